@@ -1,0 +1,271 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { imagePinProblem } from '../pod-spec';
+import { parseSize } from './units';
+import { EnvironmentConfig, EnvironmentSchema, ResourcesConfig, SiteConfig } from './schema';
+
+/** One problem found in a config file. */
+export interface ConfigIssue {
+  /** File, relative as given. */
+  readonly file: string;
+  /** Dotted path inside the file, e.g. `sites.blog.wordpress.replicas`. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/** A validated environment, its sites with `defaults` merged in. */
+export interface Environment {
+  /** Environment name: the file name without `.yaml`. */
+  readonly name: string;
+  readonly file: string;
+  readonly config: EnvironmentConfig;
+  /** Sites by name, with defaults applied. */
+  readonly sites: Record<string, SiteConfig>;
+}
+
+export interface LoadResult {
+  readonly environments: Environment[];
+  readonly errors: ConfigIssue[];
+  readonly warnings: ConfigIssue[];
+}
+
+/** `file: path: message`, the one format every issue is printed in. */
+export function formatIssue(issue: ConfigIssue): string {
+  return `${issue.file}: ${issue.path || '(top level)'}: ${issue.message}`;
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validate(data: unknown) {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
+    validator = ajv.compile(EnvironmentSchema);
+  }
+  return { ok: validator(data) as boolean, errors: validator.errors ?? [] };
+}
+
+/** Load every `*.yaml` file of a directory (sorted), each an environment. */
+export function loadConfigDir(dir: string): LoadResult {
+  const files = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort().map(f => path.join(dir, f));
+  if (files.length === 0) {
+    return { environments: [], errors: [{ file: dir, path: '', message: 'no *.yaml environment files found; add one, e.g. config/dev.yaml' }], warnings: [] };
+  }
+  return combine(files.map(f => loadEnvironment(f, fs.readFileSync(f, 'utf8'))));
+}
+
+function combine(results: LoadResult[]): LoadResult {
+  return {
+    environments: results.flatMap(r => r.environments),
+    errors: results.flatMap(r => r.errors),
+    warnings: results.flatMap(r => r.warnings),
+  };
+}
+
+/** Parse, validate and check one environment file's text. */
+export function loadEnvironment(file: string, text: string): LoadResult {
+  const name = path.basename(file).replace(/\.yaml$/, '');
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      environments: [],
+      errors: doc.errors.map(e => ({ file, path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML syntax error: ${e.message.split('\n')[0]}; fix the syntax` })),
+      warnings: [],
+    };
+  }
+  const data = doc.toJS() ?? {};
+  const errors: ConfigIssue[] = [];
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
+    errors.push({ file, path: '', message: `file name "${name}" is not a valid environment name; rename the file to a lowercase DNS label, e.g. prod.yaml` });
+  }
+  const result = validate(data);
+  if (!result.ok) {
+    errors.push(...schemaIssues(file, result.errors));
+    return { environments: [], errors, warnings: [] };
+  }
+  const config = data as EnvironmentConfig;
+  const sites: Record<string, SiteConfig> = {};
+  for (const [siteName, site] of Object.entries(config.sites)) {
+    sites[siteName] = deepMerge(config.defaults ?? {}, site) as SiteConfig;
+  }
+  const warnings: ConfigIssue[] = [];
+  crossChecks(file, config, sites, errors, warnings);
+  return { environments: errors.length ? [] : [{ name, file, config, sites }], errors, warnings };
+}
+
+/** Objects merge key by key; anything else in `override` replaces. */
+function deepMerge(base: any, override: any): any {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const out: any = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dotted(instancePath: string): string {
+  return instancePath.split('/').slice(1).map(s => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function schemaIssues(file: string, errors: ErrorObject[]): ConfigIssue[] {
+  // A union of literals fails once per member plus once for the union: report only the union.
+  const unionPaths = new Set(errors.filter(e => e.keyword === 'anyOf').map(e => e.instancePath));
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.schemaPath.includes('/anyOf/') && unionPaths.has(e.instancePath)) continue;
+    const hint: string | undefined = (e.parentSchema as any)?.['x-hint'];
+    let p = dotted(e.instancePath);
+    let message: string;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = (e.params as any).additionalProperty as string;
+        p = p ? `${p}.${key}` : key;
+        const known = Object.keys((e.parentSchema as any)?.properties ?? {});
+        const guess = closest(key, known);
+        message = `unknown key "${key}"; ${guess ? `did you mean "${guess}"? ` : ''}allowed keys: ${known.join(', ')}`;
+        break;
+      }
+      case 'required':
+        p = p ? `${p}.${(e.params as any).missingProperty}` : (e.params as any).missingProperty;
+        message = 'is required; add it';
+        break;
+      case 'propertyNames':
+        continue; // reported by the pattern error on the name itself
+      default:
+        if ((e.propertyName !== undefined)) {
+          p = p ? `${p}.${e.propertyName}` : e.propertyName;
+          message = `name ${show(e.propertyName)} is invalid; ${hint ?? e.message}`;
+        } else {
+          message = `${e.message} (got ${show(e.data)})${hint ? `; ${hint}` : ''}`;
+        }
+    }
+    const key = `${p}\n${message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      issues.push({ file, path: p, message });
+    }
+  }
+  return issues;
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+function memoryOf(resources: ResourcesConfig | undefined, fallback: string): string {
+  return resources?.requests?.memory ?? fallback;
+}
+
+function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string, SiteConfig>, errors: ConfigIssue[], warnings: ConfigIssue[]) {
+  const err = (p: string, message: string) => errors.push({ file, path: p, message });
+  const warn = (p: string, message: string) => warnings.push({ file, path: p, message });
+  const namespaces = new Map<string, string>();
+
+  for (const [name, site] of Object.entries(sites)) {
+    const at = `sites.${name}`;
+    const ns = site.namespace ?? name;
+    const other = namespaces.get(ns);
+    if (other) err(`${at}.namespace`, `namespace "${ns}" is already used by site "${other}"; give each site its own namespace`);
+    namespaces.set(ns, name);
+
+    const wp = site.wordpress ?? {};
+    const db = site.database ?? {};
+    for (const [p, image] of [[`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image]] as const) {
+      const problem = image ? imagePinProblem(image) : undefined;
+      if (problem) err(p, `image ${show(image)} ${problem}`);
+    }
+
+    const replicas = wp.replicas ?? 2;
+    const modes = wp.content?.accessModes ?? ['ReadWriteMany'];
+    if (replicas > 1 && !modes.includes('ReadWriteMany')) {
+      err(`${at}.wordpress.replicas`, `${replicas} replicas need a ReadWriteMany content volume but wordpress.content.accessModes is ${show(modes)} `
+        + '(pods on other nodes could not attach it: Multi-Attach error); set replicas: 1 or accessModes: [ReadWriteMany]');
+    }
+    if (wp.content?.existingClaim && wp.content?.nfs) {
+      err(`${at}.wordpress.content`, 'existingClaim and nfs are both set; keep one (adopt a claim, or bind a new one to an NFS volume)');
+    }
+
+    for (const [p, r] of [[`${at}.wordpress.resources`, wp.resources], [`${at}.database.resources`, db.resources]] as const) {
+      const req = r?.requests?.memory;
+      const lim = r?.limits?.memory;
+      if (lim !== undefined && parseSize(lim).toMebibytes() !== parseSize(req ?? '512Mi').toMebibytes()) {
+        err(`${p}.limits.memory`, `memory limit ${show(lim)} differs from the request ${show(req ?? '512Mi')}; make them equal (or drop limits.memory)`);
+      }
+    }
+    const phpMemory = wp.php?.memoryLimit ?? '256Mi';
+    const wpMemory = memoryOf(wp.resources, '512Mi');
+    if (parseSize(phpMemory).toMebibytes() >= parseSize(wpMemory).toMebibytes()) {
+      err(`${at}.wordpress.php.memoryLimit`, `PHP memory_limit ${show(phpMemory)} is not below the container memory ${show(wpMemory)}; lower it or raise wordpress.resources.requests.memory`);
+    }
+
+    for (const [p, probes] of [[`${at}.wordpress.probes`, wp.probes], [`${at}.database.probes`, db.probes]] as const) {
+      for (const [kind, t] of Object.entries(probes ?? {})) {
+        for (const field of ['period', 'timeout'] as const) {
+          if (t?.[field] !== undefined && /^0+[smh]$/.test(t[field]!)) err(`${p}.${kind}.${field}`, `${field} ${show(t[field])} must be at least 1s`);
+        }
+      }
+    }
+
+    for (const [p, placement, count] of [[`${at}.wordpress.placement`, wp.placement, replicas], [`${at}.database.placement`, db.placement, 1]] as const) {
+      placement?.nodeAffinity?.forEach((rule, i) => {
+        const needsValues = rule.operator === 'In' || rule.operator === 'NotIn';
+        const n = rule.values?.length ?? 0;
+        if (needsValues && n === 0) err(`${p}.nodeAffinity.${i}.values`, `operator ${rule.operator} needs at least one value; add values or use Exists`);
+        if (!needsValues && n > 0) err(`${p}.nodeAffinity.${i}.values`, `operator ${rule.operator} takes no values; remove them or use In/NotIn`);
+      });
+      if (placement?.antiAffinity === 'hard') {
+        const topology = placement.topologyKey ?? 'hostname';
+        const domains = topology === 'zone' ? env.cluster?.zones : topology === 'hostname' ? env.cluster?.nodes : undefined;
+        const what = topology === 'zone' ? 'cluster.zones' : 'cluster.nodes';
+        if (domains !== undefined && count > domains) {
+          warn(`${p}.antiAffinity`, `hard anti-affinity with ${count} replicas but ${what} is ${domains}: ${count - domains} pod(s) will stay Pending; use soft or fewer replicas`);
+        }
+      }
+    }
+
+    const ex = site.exposure ?? {};
+    const type = ex.type ?? 'ingress';
+    if (type === 'ingress' && !ex.host) err(`${at}.exposure.host`, 'is required for type ingress; add the site\'s host name, e.g. "blog.example.com", or use type nodePort');
+    if (type === 'ingress' && ex.nodePort !== undefined) err(`${at}.exposure.nodePort`, 'only applies to type nodePort/loadBalancer; remove it or change exposure.type');
+    if (type !== 'ingress') {
+      for (const k of ['tls', 'ingressClassName', 'host', 'path'] as const) {
+        if (ex[k] !== undefined) err(`${at}.exposure.${k}`, `only applies to type ingress, not ${type}; remove it or use type ingress`);
+      }
+    }
+    if (ex.tls) {
+      if (!ex.tls.secretName && !ex.tls.issuer) err(`${at}.exposure.tls`, 'needs secretName (an existing TLS Secret) or issuer (cert-manager); add one');
+      if (ex.tls.issuerKind && !ex.tls.issuer) err(`${at}.exposure.tls.issuerKind`, 'is set without issuer; add issuer or remove issuerKind');
+    }
+  }
+}

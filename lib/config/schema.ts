@@ -1,0 +1,208 @@
+import { Static, TSchema, Type } from '@sinclair/typebox';
+
+// The schema is the single source of truth: the TypeScript types below are derived from it,
+// `config.schema.json` is generated from it, and so is the config reference in the README.
+// `x-hint` is shown in error messages as the fix.
+
+const strict = { additionalProperties: false } as const;
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+export const DnsLabel = (description: string) => Type.String({
+  description, pattern: DNS_LABEL, minLength: 1, maxLength: 63,
+  'x-hint': 'use lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+});
+const DnsSubdomain = (description: string) => Type.String({
+  description, pattern: DNS_SUBDOMAIN, minLength: 1, maxLength: 253,
+  'x-hint': 'use a lowercase DNS name such as "blog.example.com" (at most 253 characters)',
+});
+const Size = (description: string) => Type.String({
+  description, pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti)$',
+  'x-hint': 'use a binary quantity such as "512Mi", "10Gi" or "1.5Ti"',
+});
+const Cpu = (description: string) => Type.String({
+  description, pattern: '^([0-9]+m|[0-9]+(\\.[0-9]{1,3})?)$',
+  'x-hint': 'use millicores such as "250m" or cores such as "1" or "1.5"',
+});
+const DurationT = (description: string) => Type.String({
+  description, pattern: '^[0-9]+(s|m|h)$',
+  'x-hint': 'use a duration such as "5s", "10m" or "1h"',
+});
+const Image = (description: string) => Type.String({
+  description, minLength: 1,
+  pattern: '^[a-z0-9]+([._/:-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$',
+  'x-hint': 'use an image reference pinned by tag, e.g. "wordpress:6.8-php8.3-apache" (a "@sha256:..." digest may follow)',
+});
+const SecretName = (description: string) => Type.String({
+  description, pattern: DNS_SUBDOMAIN, maxLength: 253,
+  'x-hint': 'use the name of an existing Secret (lowercase DNS name)',
+});
+const SecretKey = (description: string) => Type.String({
+  description, pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253,
+  'x-hint': 'use a Secret key made of letters, digits, "-", "_" and "."',
+});
+
+const Resources = (defaults: string) => Type.Object({
+  requests: Type.Optional(Type.Object({
+    cpu: Type.Optional(Cpu('CPU reserved by the scheduler.')),
+    memory: Type.Optional(Size('Memory request; the limit is always equal to it.')),
+  }, strict)),
+  limits: Type.Optional(Type.Object({
+    cpu: Type.Optional(Cpu('CPU ceiling.')),
+    memory: Type.Optional(Size('Memory limit. If given it must equal requests.memory.')),
+  }, strict)),
+}, { ...strict, description: `CPU and memory. Memory limit always equals the request. Default: ${defaults}.` });
+
+const ProbeTimings = Type.Object({
+  initialDelay: Type.Optional(DurationT('Delay before the first check.')),
+  period: Type.Optional(DurationT('Time between checks.')),
+  timeout: Type.Optional(DurationT('Time one check may take.')),
+  failureThreshold: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Consecutive failures before the probe fails.' })),
+}, strict);
+
+const Probes = (defaults: string) => Type.Object({
+  startup: Type.Optional(ProbeTimings),
+  liveness: Type.Optional(ProbeTimings),
+  readiness: Type.Optional(ProbeTimings),
+}, { ...strict, description: `Probe timings. Default: ${defaults}.` });
+
+export const ANTI_AFFINITY_MODES = ['soft', 'hard', 'none'] as const;
+const Placement = Type.Object({
+  antiAffinity: Type.Optional(Type.Union(ANTI_AFFINITY_MODES.map(m => Type.Literal(m)), {
+    description: 'Anti-affinity between the replicas: soft (preferred), hard (required) or none.',
+    'x-hint': 'use one of: soft, hard, none',
+  })),
+  topologyKey: Type.Optional(Type.String({
+    description: 'Topology to spread over: "hostname", "zone" or any node label key.', minLength: 1, maxLength: 316,
+    pattern: '^(hostname|zone|([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$',
+    'x-hint': 'use "hostname", "zone" or a label key such as "topology.kubernetes.io/rack"',
+  })),
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Weight of the soft anti-affinity rule (1-100).' })),
+  nodeAffinity: Type.Optional(Type.Array(Type.Object({
+    key: Type.String({ minLength: 1, description: 'Node label key.' }),
+    operator: Type.Union([Type.Literal('In'), Type.Literal('NotIn'), Type.Literal('Exists'), Type.Literal('DoesNotExist')], {
+      'x-hint': 'use one of: In, NotIn, Exists, DoesNotExist',
+    }),
+    values: Type.Optional(Type.Array(Type.String(), { description: 'Values for In/NotIn.' })),
+    required: Type.Optional(Type.Boolean({ description: 'Only matching nodes (true) or prefer them (false, default).' })),
+    weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Weight of a preferred rule.' })),
+  }, strict), { description: 'Node affinity rules.' })),
+}, { ...strict, description: 'Placement. Default: soft anti-affinity by hostname, weight 100, no node affinity.' });
+
+export const ACCESS_MODES = ['ReadWriteOnce', 'ReadWriteMany', 'ReadOnlyMany', 'ReadWriteOncePod'] as const;
+const AccessModes = Type.Array(Type.Union(ACCESS_MODES.map(m => Type.Literal(m)), {
+  'x-hint': `use one of: ${ACCESS_MODES.join(', ')}`,
+}), { minItems: 1, uniqueItems: true, description: 'Access modes of the claim.' });
+
+const Volume = (what: string, defaults: string) => Type.Object({
+  size: Type.Optional(Size('Capacity.')),
+  storageClassName: Type.Optional(Type.String({ description: 'StorageClass ("" disables dynamic provisioning).', maxLength: 253 })),
+  accessModes: Type.Optional(AccessModes),
+  existingClaim: Type.Optional(DnsSubdomain('Adopt this existing PersistentVolumeClaim instead of creating one.')),
+  nfs: Type.Optional(Type.Object({
+    server: Type.String({ minLength: 1, description: 'NFS server.' }),
+    path: Type.String({ pattern: '^/', description: 'Exported path.', 'x-hint': 'use an absolute path such as "/exports/blog"' }),
+    volumeName: Type.Optional(DnsSubdomain('Name of the PersistentVolume (cluster-wide). Default: <namespace>-<claim>.')),
+  }, { ...strict, description: 'Bind to a static NFS PersistentVolume created here instead of dynamic provisioning.' })),
+}, { ...strict, description: `${what}. Default: ${defaults}.` });
+
+const WordPress = Type.Object({
+  image: Type.Optional(Image('WordPress image (official, Apache variant).')),
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Replicas. More than 1 needs ReadWriteMany content. Default: 2.' })),
+  tablePrefix: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_]{1,20}$', description: 'Table prefix. Default: wp_.',
+    'x-hint': 'use letters, digits and "_" only (at most 20), e.g. "wp_"',
+  })),
+  debug: Type.Optional(Type.Boolean({ description: 'WP_DEBUG. Default: false.' })),
+  keysSecret: Type.Optional(SecretName('Existing Secret with the 8 keys and salts (auth-key, secure-auth-key, logged-in-key, nonce-key, auth-salt, secure-auth-salt, logged-in-salt, nonce-salt). Default: wordpress-keys.')),
+  php: Type.Optional(Type.Object({
+    uploadMaxSize: Type.Optional(Size('upload_max_filesize and post_max_size. Default: 64Mi.')),
+    memoryLimit: Type.Optional(Size('memory_limit; must be below the container memory. Default: 256Mi.')),
+    maxExecutionTime: Type.Optional(DurationT('max_execution_time. Default: 60s.')),
+  }, { ...strict, description: 'PHP limits.' })),
+  resources: Type.Optional(Resources('requests cpu 250m, memory 512Mi; limits cpu 1')),
+  probes: Type.Optional(Probes('startup 10s x 60, liveness 10s x 6, readiness 10s x 3, 5s timeouts')),
+  placement: Type.Optional(Placement),
+  content: Type.Optional(Volume('Shared content volume mounted at /var/www/html (claim "wordpress-content")', '10Gi, ReadWriteMany, dynamic')),
+}, { ...strict, description: 'The WordPress Deployment.' });
+
+const Database = Type.Object({
+  image: Type.Optional(Image('MariaDB image (official). Default: mariadb:11.4.')),
+  databaseName: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_]{1,64}$', description: 'Database name. Default: wordpress.',
+    'x-hint': 'use letters, digits and "_" only, at most 64 characters',
+  })),
+  username: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Application user. Default: wordpress.',
+    'x-hint': 'use letters, digits and "_" only, at most 80 characters',
+  })),
+  secret: Type.Optional(Type.Object({
+    name: SecretName('Existing Secret with the passwords. Default: mariadb-credentials.'),
+    rootPasswordKey: Type.Optional(SecretKey('Key of the root password. Default: mariadb-root-password.')),
+    passwordKey: Type.Optional(SecretKey('Key of the application password. Default: mariadb-password.')),
+  }, { ...strict, description: 'Credentials Secret (never created by this project).' })),
+  volumeSize: Type.Optional(Size('Data volume per pod. Default: 8Gi.')),
+  storageClassName: Type.Optional(Type.String({ description: 'StorageClass of the data volume. Default: the cluster default.', maxLength: 253 })),
+  config: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.String({ pattern: '^[^\\n]*$' }), {
+    description: '[mysqld] settings merged over the defaults (utf8mb4, skip-name-resolve, max_connections 151).',
+    'x-hint': 'use lowercase option names (e.g. "max_connections") with one-line string values',
+  })),
+  resources: Type.Optional(Resources('requests cpu 250m, memory 512Mi; limits cpu 1')),
+  probes: Type.Optional(Probes('startup 10s x 30, liveness 10s x 6, readiness 10s x 3, 5s timeouts')),
+  placement: Type.Optional(Placement),
+}, { ...strict, description: 'The MariaDB StatefulSet.' });
+
+export const EXPOSURE_TYPES = ['ingress', 'nodePort', 'loadBalancer'] as const;
+const Exposure = Type.Object({
+  type: Type.Optional(Type.Union(EXPOSURE_TYPES.map(t => Type.Literal(t)), {
+    description: 'ingress (default), nodePort or loadBalancer.', 'x-hint': `use one of: ${EXPOSURE_TYPES.join(', ')}`,
+  })),
+  host: Type.Optional(DnsSubdomain('Host name of the site (required for ingress).')),
+  path: Type.Optional(Type.String({ pattern: '^/[^\\s]*$', description: 'Path prefix. Default: /.', 'x-hint': 'use a path starting with "/"' })),
+  ingressClassName: Type.Optional(DnsSubdomain('IngressClass. Default: the cluster default.')),
+  tls: Type.Optional(Type.Object({
+    secretName: Type.Optional(SecretName('Existing TLS Secret, or the Secret cert-manager writes. Default with an issuer: <name>-tls.')),
+    issuer: Type.Optional(DnsSubdomain('cert-manager issuer name.')),
+    issuerKind: Type.Optional(Type.Union([Type.Literal('ClusterIssuer'), Type.Literal('Issuer')], {
+      description: 'Default: ClusterIssuer.', 'x-hint': 'use ClusterIssuer or Issuer',
+    })),
+  }, { ...strict, description: 'TLS: an existing Secret (secretName) or cert-manager (issuer).' })),
+  nodePort: Type.Optional(Type.Integer({ minimum: 30000, maximum: 32767, description: 'Fixed node port for nodePort/loadBalancer.' })),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra annotations on the Ingress/Service.' })),
+}, { ...strict, description: 'How the site is reached from outside.' });
+
+export const SiteSchema = Type.Object({
+  namespace: Type.Optional(DnsLabel('Namespace of the site. Default: the site key.')),
+  wordpress: Type.Optional(WordPress),
+  database: Type.Optional(Database),
+  exposure: Type.Optional(Exposure),
+}, { ...strict, description: 'One WordPress site.' });
+
+export const EnvironmentSchema = Type.Object({
+  $schema: Type.Optional(Type.String()),
+  cluster: Type.Optional(Type.Object({
+    nodes: Type.Optional(Type.Integer({ minimum: 1, description: 'Schedulable nodes (for hard anti-affinity checks).' })),
+    zones: Type.Optional(Type.Integer({ minimum: 1, description: 'Zones (for hard anti-affinity checks).' })),
+  }, { ...strict, description: 'What the target cluster offers; used for warnings.' })),
+  defaults: Type.Optional(Type.Omit(SiteSchema, ['namespace'], { ...strict, description: 'Settings every site inherits (a site overrides them key by key).' })),
+  sites: Type.Record(Type.String({ pattern: DNS_LABEL, maxLength: 63 }), SiteSchema, {
+    minProperties: 1, description: 'Sites by name (a DNS label); each gets its own namespace.',
+    'x-hint': 'name sites with lowercase DNS labels, e.g. "blog"',
+  }),
+}, { ...strict, description: 'One environment: all sites rendered into dist/<file name>/.' });
+
+export type SiteConfig = Static<typeof SiteSchema>;
+export type EnvironmentConfig = Static<typeof EnvironmentSchema>;
+export type WordPressConfig = NonNullable<SiteConfig['wordpress']>;
+export type DatabaseConfig = NonNullable<SiteConfig['database']>;
+export type ExposureConfig = NonNullable<SiteConfig['exposure']>;
+export type PlacementConfig = NonNullable<WordPressConfig['placement']>;
+export type ResourcesConfig = NonNullable<WordPressConfig['resources']>;
+export type ProbesConfig = NonNullable<WordPressConfig['probes']>;
+export type VolumeConfig = NonNullable<WordPressConfig['content']>;
+
+/** The JSON Schema document written to `config.schema.json`. */
+export function jsonSchema(): TSchema {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'cdk8s-wordpress environment', ...EnvironmentSchema };
+}

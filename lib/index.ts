@@ -11,3 +11,4 @@ export * from './config/units';
 export * from './config/load';
 export * from './render';
 export * from './synthesize';
+export * from './config/reference';

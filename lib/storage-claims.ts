@@ -1,4 +1,4 @@
-import { Chart, Size } from 'cdk8s';
+import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
@@ -14,6 +14,11 @@ export const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
   'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
   'kustomize.toolkit.fluxcd.io/prune': 'disabled',
 };
+
+/** Cluster-scoped objects (Namespace, PersistentVolume) must not carry the chart's namespace. */
+export function clusterScoped(obj: ApiObject): void {
+  obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+}
 
 /** A pre-provisioned NFS export to bind a claim to. */
 export interface NfsVolumeOptions {
@@ -117,8 +122,8 @@ export class StorageClaims extends Construct {
     this.instance = props.instance ?? Chart.of(this).node.id;
     this.namespace = Chart.of(this).namespace;
     this.content = this.addClaim('wordpress-content', { name: 'wordpress', component: 'content' }, {
-      accessModes: [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
       ...props.content,
+      accessModes: props.content?.accessModes ?? [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
     });
   }
 
@@ -154,7 +159,7 @@ export class StorageClaims extends Construct {
         const nfs = source.nfs!;
         volumeName = nfs.volumeName ?? (this.namespace ? `${this.namespace}-${claimName}` : claimName);
         storageClassName = storageClassName ?? '';
-        new k8s.KubePersistentVolume(this, `${claimName}-volume`, {
+        const pv = new k8s.KubePersistentVolume(this, `${claimName}-volume`, {
           metadata: { name: volumeName, labels, annotations: { ...KEEP_ANNOTATIONS } },
           spec: {
             capacity: { storage: size },
@@ -166,6 +171,7 @@ export class StorageClaims extends Construct {
             claimRef: { namespace: this.namespace, name: claimName },
           },
         });
+        clusterScoped(pv);
       }
       new k8s.KubePersistentVolumeClaim(this, claimName, {
         metadata: { name: claimName, labels, annotations: { ...KEEP_ANNOTATIONS } },

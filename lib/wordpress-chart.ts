@@ -1,4 +1,4 @@
-import { ApiObject, Chart, ChartProps, JsonPatch } from 'cdk8s';
+import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
@@ -9,7 +9,7 @@ import { ExposureType, IngressRule, IngressTls, IssuerKind } from './ingress-rul
 import { objectLabels } from './labels';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
 import { ProbeSettings, ProbeTimings, ResourceSpec } from './pod-spec';
-import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims } from './storage-claims';
+import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from './storage-claims';
 import { WordPressApp } from './wordpress-app';
 
 export interface WordPressChartProps extends Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'> {
@@ -57,7 +57,6 @@ export class WordPressChart extends Chart {
     const db = site.database ?? {};
 
     this.storage = new StorageClaims(this, 'Storage', { content: claimOptions(wp.content) });
-    for (const pv of this.storage.node.findAll().filter(c => c instanceof k8s.KubePersistentVolume)) clusterScoped(pv as ApiObject);
 
     this.database = new MariaDbStatefulSet(this, 'Database', {
       credentials: {
@@ -100,11 +99,6 @@ export class WordPressChart extends Chart {
 
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
   }
-}
-
-/** Cluster-scoped objects must not carry the chart's namespace. */
-function clusterScoped(obj: ApiObject) {
-  obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 }
 
 function claimOptions(v: VolumeConfig | undefined): ClaimOptions | undefined {

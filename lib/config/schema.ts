@@ -185,7 +185,7 @@ export const EnvironmentSchema = Type.Object({
     nodes: Type.Optional(Type.Integer({ minimum: 1, description: 'Schedulable nodes (for hard anti-affinity checks).' })),
     zones: Type.Optional(Type.Integer({ minimum: 1, description: 'Zones (for hard anti-affinity checks).' })),
   }, { ...strict, description: 'What the target cluster offers; used for warnings.' })),
-  defaults: Type.Optional(Type.Omit(SiteSchema, ['namespace'], { ...strict, description: 'Settings every site inherits (a site overrides them key by key).' })),
+  defaults: Type.Optional(Type.Omit(SiteSchema, ['namespace'], { ...strict, description: 'Settings every site inherits, with the same keys as `sites.<name>` (except namespace); a site overrides them key by key.' })),
   sites: Type.Record(Type.String({ pattern: DNS_LABEL, maxLength: 63 }), SiteSchema, {
     minProperties: 1, description: 'Sites by name (a DNS label); each gets its own namespace.',
     'x-hint': 'name sites with lowercase DNS labels, e.g. "blog"',

@@ -1,0 +1,69 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Chart, Testing } from 'cdk8s';
+import { Environment, loadConfigDir } from '../../lib/config/load';
+import { SiteConfig } from '../../lib/config/schema';
+import { buildEnvironment } from '../../lib/render';
+import { WordPressChart } from '../../lib/wordpress-chart';
+
+export const REPO = path.resolve(__dirname, '..', '..');
+
+/** Workload kinds and where their pod template lives. */
+export const POD_TEMPLATE_PATHS: Record<string, string[]> = {
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
+};
+
+export function podTemplate(obj: any): any | undefined {
+  const p = POD_TEMPLATE_PATHS[obj.kind];
+  return p ? p.reduce((o, k) => o?.[k], obj) : undefined;
+}
+
+/** A minimal site that renders with every default. */
+export const MINIMAL_SITE: SiteConfig = { exposure: { host: 'blog.example.com' } };
+
+/** Objects of one site rendered from a config section. */
+export function siteObjects(site: SiteConfig = MINIMAL_SITE, name = 'blog'): any[] {
+  const app = Testing.app();
+  return new WordPressChart(app, name, { site }).toJson();
+}
+
+/** The example environments in config/, validated. */
+export function exampleEnvironments(): Environment[] {
+  const result = loadConfigDir(path.join(REPO, 'config'));
+  if (result.errors.length) throw new Error(result.errors.map(e => e.message).join('\n'));
+  return result.environments;
+}
+
+/** Every example site's objects, labelled `env/site`. */
+export function exampleSites(): Array<{ label: string; objects: any[] }> {
+  return exampleEnvironments().flatMap(env => {
+    const app: App = buildEnvironment(env);
+    return app.node.children
+      .filter((c): c is Chart => c instanceof Chart)
+      .map(chart => ({ label: `${env.name}/${chart.node.id}`, objects: chart.toJson() }));
+  });
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every file under `dir` with its content, for byte-for-byte comparisons of whole trees. */
+export function readTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const visit = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) visit(full);
+      else out[path.relative(dir, full)] = fs.readFileSync(full, 'utf8');
+    }
+  };
+  if (fs.existsSync(dir)) visit(dir);
+  return out;
+}

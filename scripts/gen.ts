@@ -1,0 +1,11 @@
+import * as fs from 'fs';
+import { REFERENCE_END, REFERENCE_START, configReference, schemaFileText } from '../lib/config/reference';
+
+// Regenerates what is derived from the config schema: config.schema.json and the README reference.
+fs.writeFileSync('config.schema.json', schemaFileText());
+const readme = fs.readFileSync('README.md', 'utf8');
+const start = readme.indexOf(REFERENCE_START);
+const end = readme.indexOf(REFERENCE_END);
+if (start < 0 || end < start) throw new Error('README.md lacks the config-reference markers');
+fs.writeFileSync('README.md', `${readme.slice(0, start + REFERENCE_START.length)}\n${configReference()}${readme.slice(end)}`);
+console.log('wrote config.schema.json and the README config reference');

@@ -66,11 +66,11 @@ function combine(results: LoadResult[]): LoadResult {
 /** Parse, validate and check one environment file's text. */
 export function loadEnvironment(file: string, text: string): LoadResult {
   const name = path.basename(file).replace(/\.yaml$/, '');
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     return {
       environments: [],
-      errors: doc.errors.map(e => ({ file, path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML syntax error: ${e.message.split('\n')[0]}; fix the syntax` })),
+      errors: doc.errors.map(e => ({ file, path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix the syntax` })),
       warnings: [],
     };
   }

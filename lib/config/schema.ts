@@ -144,9 +144,9 @@ const Database = Type.Object({
   }, { ...strict, description: 'Credentials Secret (never created by this project).' })),
   volumeSize: Type.Optional(Size('Data volume per pod. Default: 8Gi.')),
   storageClassName: Type.Optional(Type.String({ description: 'StorageClass of the data volume. Default: the cluster default.', maxLength: 253 })),
-  config: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]*$' }), Type.String({ pattern: '^[^\\n]*$' }), {
+  config: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: '^[^\\n]*$', 'x-hint': 'use a one-line string value, e.g. "200"' }), {
     description: '[mysqld] settings merged over the defaults (utf8mb4, skip-name-resolve, max_connections 151).',
-    'x-hint': 'use lowercase option names (e.g. "max_connections") with one-line string values',
+    propertyNames: { pattern: '^[a-z][a-z0-9_-]*$', 'x-hint': 'use lowercase option names such as "max_connections"' },
   })),
   resources: Type.Optional(Resources('requests cpu 250m, memory 512Mi; limits cpu 1')),
   probes: Type.Optional(Probes('startup 10s x 30, liveness 10s x 6, readiness 10s x 3, 5s timeouts')),
@@ -186,9 +186,9 @@ export const EnvironmentSchema = Type.Object({
     zones: Type.Optional(Type.Integer({ minimum: 1, description: 'Zones (for hard anti-affinity checks).' })),
   }, { ...strict, description: 'What the target cluster offers; used for warnings.' })),
   defaults: Type.Optional(Type.Omit(SiteSchema, ['namespace'], { ...strict, description: 'Settings every site inherits, with the same keys as `sites.<name>` (except namespace); a site overrides them key by key.' })),
-  sites: Type.Record(Type.String({ pattern: DNS_LABEL, maxLength: 63 }), SiteSchema, {
+  sites: Type.Record(Type.String(), SiteSchema, {
     minProperties: 1, description: 'Sites by name (a DNS label); each gets its own namespace.',
-    'x-hint': 'name sites with lowercase DNS labels, e.g. "blog"',
+    propertyNames: { pattern: DNS_LABEL, maxLength: 63, 'x-hint': 'name sites with lowercase DNS labels of at most 63 characters, e.g. "blog"' },
   }),
 }, { ...strict, description: 'One environment: all sites rendered into dist/<file name>/.' });
 

@@ -1,0 +1,194 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { REFERENCE_END, REFERENCE_START, configReference, schemaFileText } from '../lib/config/reference';
+import { renderEnvironments } from '../lib/render';
+import { synthesize } from '../lib/synthesize';
+import { REPO, exampleEnvironments, readTree, tempDir } from './support/fixtures';
+
+/** A valid environment every bad case starts from. */
+const BASE = {
+  cluster: { nodes: 2, zones: 2 },
+  sites: {
+    blog: {
+      wordpress: { replicas: 2, content: { accessModes: ['ReadWriteMany'] } },
+      database: { volumeSize: '5Gi' },
+      exposure: { host: 'blog.example.com' },
+    },
+  },
+};
+
+type Patch = (c: any) => void;
+
+/** [title, change to BASE (or raw file text), expected path, expected message]. */
+const BAD: Array<[string, Patch | string, string, RegExp]> = [
+  ['unknown top-level key', c => { c.site = c.sites; }, 'site', /unknown key "site"; did you mean "sites"\?/],
+  ['typo in a key', c => { c.sites.blog.wordpress.replica = 2; }, 'sites.blog.wordpress.replica', /did you mean "replicas"/],
+  ['replicas as text', c => { c.sites.blog.wordpress.replicas = 'two'; }, 'sites.blog.wordpress.replicas', /must be integer \(got "two"\)/],
+  ['zero replicas', c => { c.sites.blog.wordpress.replicas = 0; }, 'sites.blog.wordpress.replicas', /must be >= 1 \(got 0\)/],
+  ['anti-affinity mode with wrong case', c => { c.sites.blog.wordpress.placement = { antiAffinity: 'Hard' }; }, 'sites.blog.wordpress.placement.antiAffinity', /\(got "Hard"\); use one of: soft, hard, none/],
+  ['invalid topology key', c => { c.sites.blog.wordpress.placement = { topologyKey: 'Host Name' }; }, 'sites.blog.wordpress.placement.topologyKey', /got "Host Name".*"hostname", "zone"/],
+  ['unknown exposure type', c => { c.sites.blog.exposure.type = 'ClusterIP'; }, 'sites.blog.exposure.type', /got "ClusterIP"\); use one of: ingress, nodePort, loadBalancer/],
+  ['image tag latest', c => { c.sites.blog.wordpress.image = 'wordpress:latest'; }, 'sites.blog.wordpress.image', /"wordpress:latest" uses "latest"; pin a version/],
+  ['image without tag', c => { c.sites.blog.database.image = 'mariadb'; }, 'sites.blog.database.image', /"mariadb" has no tag; pin a version/],
+  ['malformed image', c => { c.sites.blog.database.image = 'MariaDB:11'; }, 'sites.blog.database.image', /got "MariaDB:11".*pinned by tag/],
+  ['several replicas on ReadWriteOnce', c => { c.sites.blog.wordpress.replicas = 3; c.sites.blog.wordpress.content.accessModes = ['ReadWriteOnce']; }, 'sites.blog.wordpress.replicas', /3 replicas need a ReadWriteMany content volume.*Multi-Attach/],
+  ['memory limit != request', c => { c.sites.blog.database.resources = { requests: { memory: '1Gi' }, limits: { memory: '2Gi' } }; }, 'sites.blog.database.resources.limits.memory', /memory limit "2Gi" differs from the request "1Gi"; make them equal/],
+  ['PHP memory above the container', c => { c.sites.blog.wordpress.php = { memoryLimit: '1Gi' }; }, 'sites.blog.wordpress.php.memoryLimit', /"1Gi" is not below the container memory "512Mi"/],
+  ['size in decimal units', c => { c.sites.blog.database.volumeSize = '10GB'; }, 'sites.blog.database.volumeSize', /got "10GB".*"512Mi", "10Gi"/],
+  ['CPU as words', c => { c.sites.blog.wordpress.resources = { requests: { cpu: 'two' } }; }, 'sites.blog.wordpress.resources.requests.cpu', /got "two".*millicores/],
+  ['probe timeout as a number', c => { c.sites.blog.wordpress.probes = { liveness: { timeout: 5 } }; }, 'sites.blog.wordpress.probes.liveness.timeout', /must be string \(got 5\)/],
+  ['probe period of zero', c => { c.sites.blog.database.probes = { readiness: { period: '0s' } }; }, 'sites.blog.database.probes.readiness.period', /period "0s" must be at least 1s/],
+  ['duration without unit', c => { c.sites.blog.wordpress.php = { maxExecutionTime: '60' }; }, 'sites.blog.wordpress.php.maxExecutionTime', /got "60".*"5s", "10m"/],
+  ['namespace not a DNS label', c => { c.sites.blog.namespace = 'Blog_NS'; }, 'sites.blog.namespace', /got "Blog_NS".*lowercase letters/],
+  ['namespace too long', c => { c.sites.blog.namespace = 'a'.repeat(64); }, 'sites.blog.namespace', /must NOT have more than 63 characters/],
+  ['site name not a DNS label', c => { c.sites['My Site'] = c.sites.blog; delete c.sites.blog; }, 'sites.My Site', /name "My Site" is invalid; name sites with lowercase DNS labels/],
+  ['host name with capitals', c => { c.sites.blog.exposure.host = 'Blog.Example.com'; }, 'sites.blog.exposure.host', /got "Blog.Example.com".*lowercase DNS name/],
+  ['database name with a dash', c => { c.sites.blog.database.databaseName = 'wp-db'; }, 'sites.blog.database.databaseName', /got "wp-db".*letters, digits and "_"/],
+  ['user name too long', c => { c.sites.blog.database.username = 'u'.repeat(81); }, 'sites.blog.database.username', /at most 80 characters/],
+  ['table prefix with a dash', c => { c.sites.blog.wordpress.tablePrefix = 'wp-'; }, 'sites.blog.wordpress.tablePrefix', /got "wp-".*e.g. "wp_"/],
+  ['node port out of range', c => { c.sites.blog.exposure = { type: 'nodePort', nodePort: 80 }; }, 'sites.blog.exposure.nodePort', /must be >= 30000 \(got 80\)/],
+  ['node port on an Ingress', c => { c.sites.blog.exposure.nodePort = 30080; }, 'sites.blog.exposure.nodePort', /only applies to type nodePort\/loadBalancer/],
+  ['TLS on a NodePort', c => { c.sites.blog.exposure = { type: 'nodePort', tls: { secretName: 'x' } }; }, 'sites.blog.exposure.tls', /only applies to type ingress, not nodePort/],
+  ['Ingress without host', c => { delete c.sites.blog.exposure.host; }, 'sites.blog.exposure.host', /is required for type ingress/],
+  ['TLS without a source', c => { c.sites.blog.exposure.tls = {}; }, 'sites.blog.exposure.tls', /needs secretName .* or issuer/],
+  ['issuer kind without issuer', c => { c.sites.blog.exposure.tls = { secretName: 's', issuerKind: 'Issuer' }; }, 'sites.blog.exposure.tls.issuerKind', /is set without issuer/],
+  ['two sites in one namespace', c => { c.sites.shop = { namespace: 'blog', exposure: { host: 'shop.example.com' } }; }, 'sites.shop.namespace', /namespace "blog" is already used by site "blog"/],
+  ['In without values', c => { c.sites.blog.wordpress.placement = { nodeAffinity: [{ key: 'pool', operator: 'In' }] }; }, 'sites.blog.wordpress.placement.nodeAffinity.0.values', /operator In needs at least one value/],
+  ['Exists with values', c => { c.sites.blog.database.placement = { nodeAffinity: [{ key: 'ssd', operator: 'Exists', values: ['x'] }] }; }, 'sites.blog.database.placement.nodeAffinity.0.values', /operator Exists takes no values/],
+  ['unknown access mode', c => { c.sites.blog.wordpress.content.accessModes = ['ReadWriteSometimes']; }, 'sites.blog.wordpress.content.accessModes.0', /got "ReadWriteSometimes"\); use one of: ReadWriteOnce/],
+  ['existing claim and NFS together', c => { c.sites.blog.wordpress.content = { accessModes: ['ReadWriteMany'], existingClaim: 'a', nfs: { server: 's', path: '/p' } }; }, 'sites.blog.wordpress.content', /existingClaim and nfs are both set/],
+  ['relative NFS path', c => { c.sites.blog.wordpress.content.nfs = { server: 's', path: 'exports' }; }, 'sites.blog.wordpress.content.nfs.path', /got "exports".*absolute path/],
+  ['no sites', c => { c.sites = {}; }, 'sites', /must NOT have fewer than 1 properties/],
+  ['weight above 100', c => { c.sites.blog.wordpress.placement = { weight: 101 }; }, 'sites.blog.wordpress.placement.weight', /must be <= 100 \(got 101\)/],
+  ['multi-line my.cnf value', c => { c.sites.blog.database.config = { max_connections: '1\n[client]' }; }, 'sites.blog.database.config.max_connections', /one-line string value/],
+  ['my.cnf option in capitals', c => { c.sites.blog.database.config = { MaxConnections: '5' }; }, 'sites.blog.database.config.MaxConnections', /name "MaxConnections" is invalid; use lowercase option names/],
+  ['YAML syntax error', 'sites:\n  blog: {exposure: {host: a.example.com}\n', 'line 3', /YAML syntax error/],
+  ['duplicate YAML key', 'sites:\n  blog: {exposure: {host: a.example.com}}\n  blog: {exposure: {host: b.example.com}}\n', 'line 3', /YAML syntax error: Map keys must be unique/],
+];
+
+describe('bad configs are rejected with file, path, value and fix, and dist/ stays byte-identical', () => {
+  const work = tempDir('cdk8s-wp-config-');
+  const outDir = path.join(work.dir, 'dist');
+  const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+  let before: Record<string, string>;
+
+  beforeAll(() => {
+    const good = path.join(work.dir, 'good');
+    fs.mkdirSync(good);
+    fs.writeFileSync(path.join(good, 'prod.yaml'), stringify(BASE));
+    expect(synthesize({ configDir: good, outDir, log: quiet })).toBe(0);
+    before = readTree(outDir);
+    expect(Object.keys(before)).toEqual(['prod/blog/app.k8s.yaml', 'prod/blog/storage.k8s.yaml']);
+  });
+  afterAll(() => work.cleanup());
+
+  test('the table covers at least 30 distinct cases', () => {
+    expect(new Set(BAD.map(([title]) => title)).size).toBeGreaterThanOrEqual(30);
+  });
+
+  test.each(BAD)('%s', (_, change, expectedPath, expectedMessage) => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'case-'));
+    let text: string;
+    if (typeof change === 'string') {
+      text = change;
+    } else {
+      const config = structuredClone(BASE) as any;
+      change(config);
+      text = stringify(config);
+    }
+    const file = path.join(configDir, 'prod.yaml');
+    fs.writeFileSync(file, text);
+    const errors: string[] = [];
+    const code = synthesize({ configDir, outDir, log: { ...quiet, error: (m: string) => errors.push(m) } });
+    expect(code).toBe(1);
+    const line = errors.find(e => e.startsWith(`error: ${file}: ${expectedPath}: `));
+    expect([line, errors]).toEqual([expect.stringMatching(expectedMessage), errors]);
+    expect(errors[errors.length - 1]).toMatch(/error\(s\); .* was left unchanged/);
+    expect(readTree(outDir)).toEqual(before);
+  });
+
+  test('every problem of a file is reported at once', () => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'many-'));
+    const config = structuredClone(BASE) as any;
+    config.sites.blog.wordpress.replicas = 0;
+    config.sites.blog.wordpress.image = 'wordpress:6.8-php8.3-apache';
+    config.sites.blog.database.databaseName = 'bad-name';
+    config.sites.blog.exposure.type = 'route';
+    fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify(config));
+    fs.writeFileSync(path.join(configDir, 'dev.yaml'), stringify({ sites: { x: { exposure: { hots: 'x' } } } }));
+    const errors: string[] = [];
+    expect(synthesize({ configDir, outDir, log: { ...quiet, error: (m: string) => errors.push(m) } })).toBe(1);
+    expect(errors.filter(e => e.startsWith('error: '))).toEqual([
+      expect.stringContaining('dev.yaml: sites.x.exposure.hots: unknown key "hots"; did you mean "host"?'),
+      expect.stringContaining('prod.yaml: sites.blog.wordpress.replicas: must be >= 1'),
+      expect.stringContaining('prod.yaml: sites.blog.database.databaseName: '),
+      expect.stringContaining('prod.yaml: sites.blog.exposure.type: '),
+    ]);
+    expect(readTree(outDir)).toEqual(before);
+  });
+
+  test('an environment file name must be a DNS label', () => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'name-'));
+    fs.writeFileSync(path.join(configDir, 'Prod_EU.yaml'), stringify(BASE));
+    const errors: string[] = [];
+    expect(synthesize({ configDir, outDir, log: { ...quiet, error: (m: string) => errors.push(m) } })).toBe(1);
+    expect(errors[0]).toMatch(/Prod_EU.yaml: \(top level\): file name "Prod_EU" is not a valid environment name; rename/);
+  });
+
+  test('warnings print but do not fail: hard anti-affinity with more replicas than nodes', () => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'warn-'));
+    const config = structuredClone(BASE) as any;
+    config.sites.blog.wordpress.replicas = 3;
+    config.sites.blog.wordpress.placement = { antiAffinity: 'hard' };
+    fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify(config));
+    const warnings: string[] = [];
+    const out = path.join(work.dir, 'warn-out');
+    expect(synthesize({ configDir, outDir: out, log: { ...quiet, warn: (m: string) => warnings.push(m) } })).toBe(0);
+    expect(warnings).toEqual([expect.stringMatching(/sites.blog.wordpress.placement.antiAffinity: hard anti-affinity with 3 replicas but cluster.nodes is 2: 1 pod\(s\) will stay Pending/)]);
+    expect(readTree(out)['prod/blog/app.k8s.yaml']).toContain('requiredDuringSchedulingIgnoredDuringExecution');
+  });
+
+  test('defaults are inherited and overridden key by key', () => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'defaults-'));
+    fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify({
+      defaults: { wordpress: { replicas: 1, tablePrefix: 'x_', content: { accessModes: ['ReadWriteOnce'] } }, exposure: { type: 'nodePort' } },
+      sites: { a: {}, b: { wordpress: { tablePrefix: 'b_' } } },
+    }));
+    const out = path.join(work.dir, 'defaults-out');
+    expect(synthesize({ configDir, outDir: out, log: quiet })).toBe(0);
+    const tree = readTree(out);
+    expect(tree['prod/a/app.k8s.yaml']).toMatch(/WORDPRESS_TABLE_PREFIX\n\s+value: x_/);
+    expect(tree['prod/b/app.k8s.yaml']).toMatch(/WORDPRESS_TABLE_PREFIX\n\s+value: b_/);
+    expect(tree['prod/b/app.k8s.yaml']).toMatch(/type: NodePort/);
+  });
+});
+
+describe('generated files are fresh and output is deterministic', () => {
+  test('config.schema.json matches the schema in code', () => {
+    expect(fs.readFileSync(path.join(REPO, 'config.schema.json'), 'utf8')).toBe(schemaFileText());
+  });
+
+  test('the README config reference matches the schema', () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf(REFERENCE_START) + REFERENCE_START.length, readme.indexOf(REFERENCE_END));
+    expect(section).toBe(`\n${configReference()}`);
+  });
+
+  test('every example config points editors at the schema', () => {
+    for (const f of fs.readdirSync(path.join(REPO, 'config')).filter(f => f.endsWith('.yaml'))) {
+      expect(fs.readFileSync(path.join(REPO, 'config', f), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../config.schema.json');
+    }
+  });
+
+  test('the committed dist/ is what the config renders, byte for byte', () => {
+    const rendered = Object.fromEntries(renderEnvironments(exampleEnvironments()));
+    expect(readTree(path.join(REPO, 'dist'))).toEqual(rendered);
+  });
+
+  test('rendering twice gives identical bytes', () => {
+    const once = renderEnvironments(exampleEnvironments());
+    const twice = renderEnvironments(exampleEnvironments());
+    expect([...twice]).toEqual([...once]);
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * Strict Kubernetes manifest validation for tests (in the spirit of
+ * `kubeconform -strict`), against the v1.27.0 definitions in
+ * `__tests__/schemas/k8s-v1.27.0-definitions.json`.
+ *
+ * - The schema for an object is chosen by apiVersion + kind, using the
+ *   `x-kubernetes-group-version-kind` entries of the definitions.
+ * - Every object schema that declares `properties` but says nothing about
+ *   `additionalProperties` gets `additionalProperties: false`, so unknown
+ *   fields are errors. This is done on a normalised copy; the file is never
+ *   modified.
+ * - int-or-string and quantity values accept either an integer/number or a
+ *   string; the usual OpenAPI formats (date-time, byte, int32, int64, double)
+ *   are checked with ajv-formats.
+ *
+ * The definitions are loaded and normalised once per process (per jest test
+ * file) and each kind's validator is compiled on first use and cached.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+export const K8S_SCHEMA_VERSION = '1.27.0';
+
+const DEFINITIONS_FILE = path.join(__dirname, '..', 'schemas', `k8s-v${K8S_SCHEMA_VERSION}-definitions.json`);
+const SCHEMA_ID = 'k8s-definitions.json';
+const QUANTITY_DEF = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
+const INT_OR_STRING_DEF = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+
+type Schema = { [keyword: string]: any };
+
+interface Compiled {
+  readonly ajv: Ajv;
+  /** "apiVersion kind" -> definition name */
+  readonly kinds: Map<string, string>;
+  /** known apiVersions, for friendlier errors */
+  readonly apiVersions: Set<string>;
+  readonly validators: Map<string, ValidateFunction>;
+}
+
+let compiled: Compiled | undefined;
+
+function isObject(x: unknown): x is Schema {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const INT_OR_STRING: Schema = { anyOf: [{ type: 'integer' }, { type: 'string' }] };
+const QUANTITY: Schema = { anyOf: [{ type: 'string' }, { type: 'number' }] };
+
+/**
+ * Returns a normalised deep copy of one schema node. Only keywords that hold
+ * sub-schemas are walked: `properties`/`patternProperties`/`definitions` are
+ * maps of name -> schema (their keys are data, never keywords), and values
+ * such as `enum` or `default` are copied as they are.
+ */
+function normalise(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(normalise);
+  if (!isObject(node)) return node;
+
+  if (node['x-kubernetes-int-or-string'] === true || node.format === 'int-or-string') {
+    return withDescription(INT_OR_STRING, node);
+  }
+
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(node)) {
+    switch (key) {
+      case 'properties':
+      case 'patternProperties':
+      case 'definitions':
+        out[key] = mapValues(value, normalise);
+        break;
+      case 'additionalProperties':
+      case 'items':
+      case 'not':
+      case 'allOf':
+      case 'anyOf':
+      case 'oneOf':
+        out[key] = normalise(value);
+        break;
+      default:
+        out[key] = value;
+    }
+  }
+
+  const preservesUnknown = node['x-kubernetes-preserve-unknown-fields'] === true;
+  if (isObject(out.properties) && out.additionalProperties === undefined && !preservesUnknown) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+function withDescription(base: Schema, original: Schema): Schema {
+  return original.description === undefined ? { ...base } : { ...base, description: original.description };
+}
+
+function mapValues(value: unknown, fn: (v: unknown) => unknown): unknown {
+  if (!isObject(value)) return value;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(value)) out[k] = fn(v);
+  return out;
+}
+
+function apiVersionOf(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+function compile(): Compiled {
+  if (compiled) return compiled;
+
+  const raw = JSON.parse(fs.readFileSync(DEFINITIONS_FILE, 'utf8')) as { definitions: Record<string, Schema> };
+  const definitions = mapValues(raw.definitions, normalise) as Record<string, Schema>;
+
+  // The definitions ship Quantity as {type: string} upstream, or as a
+  // string|number oneOf in cdk8s's copy; YAML often carries `cpu: 1`, so make
+  // sure both a string and a number are accepted. Likewise IntOrString.
+  if (definitions[QUANTITY_DEF]) definitions[QUANTITY_DEF] = withDescription(QUANTITY, definitions[QUANTITY_DEF]);
+  if (definitions[INT_OR_STRING_DEF]) {
+    definitions[INT_OR_STRING_DEF] = withDescription(INT_OR_STRING, definitions[INT_OR_STRING_DEF]);
+  }
+
+  const kinds = new Map<string, string>();
+  const apiVersions = new Set<string>();
+  for (const [name, def] of Object.entries(definitions)) {
+    const gvks: unknown = def['x-kubernetes-group-version-kind'];
+    if (!Array.isArray(gvks)) continue;
+    for (const gvk of gvks) {
+      if (!isObject(gvk) || typeof gvk.kind !== 'string' || typeof gvk.version !== 'string') continue;
+      const apiVersion = apiVersionOf(typeof gvk.group === 'string' ? gvk.group : '', gvk.version);
+      // DeleteOptions/WatchEvent/Status are listed under every group-version
+      // ever served (apps/v1beta1 included): they don't make a version real.
+      if (gvks.length === 1) apiVersions.add(apiVersion);
+      const key = `${apiVersion} ${gvk.kind}`;
+      if (!kinds.has(key)) kinds.set(key, name);
+    }
+  }
+
+  const ajv = new Ajv({
+    allErrors: true,
+    strict: false,
+    verbose: true, // puts the failing schema/data on each error, used for messages
+    // Every definition becomes its own function shared by all kinds, instead
+    // of being inlined into each kind's validator: far less code to generate.
+    inlineRefs: false,
+    validateSchema: false,
+    logger: false,
+  });
+  addFormats(ajv);
+  // Defensive: should any 'int-or-string' format survive normalisation it
+  // only ever applies to strings, which are allowed anyway.
+  ajv.addFormat('int-or-string', true);
+  ajv.addSchema({ $id: SCHEMA_ID, definitions });
+
+  compiled = { ajv, kinds, apiVersions, validators: new Map() };
+  return compiled;
+}
+
+function validatorFor(c: Compiled, definition: string): ValidateFunction {
+  let validate = c.validators.get(definition);
+  if (!validate) {
+    const found = c.ajv.getSchema(`${SCHEMA_ID}#/definitions/${escapePointer(definition)}`);
+    if (!found) throw new Error(`no schema compiled for ${definition}`);
+    validate = found;
+    c.validators.set(definition, validate);
+  }
+  return validate;
+}
+
+function escapePointer(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function typeOf(data: unknown): string {
+  if (data === null) return 'null';
+  if (Array.isArray(data)) return 'array';
+  if (typeof data === 'number' && Number.isInteger(data)) return 'integer';
+  return typeof data;
+}
+
+function shortValue(data: unknown): string {
+  const text = JSON.stringify(data);
+  if (text === undefined) return String(data);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** "integer or string" for an anyOf/oneOf made only of `{type: ...}` branches. */
+function alternativesOf(e: ErrorObject): string | undefined {
+  const branches: unknown = e.schema;
+  if (!Array.isArray(branches)) return undefined;
+  const types: string[] = [];
+  for (const b of branches) {
+    if (!isObject(b) || typeof b.type !== 'string') return undefined;
+    types.push(b.type);
+  }
+  return types.join(' or ');
+}
+
+function describe(e: ErrorObject): string {
+  let where = e.instancePath;
+  let what = e.message ?? 'is invalid';
+  const params = e.params as Record<string, any>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      where = `${where}/${escapePointer(String(params.additionalProperty))}`;
+      what = `${what} (${params.additionalProperty})`;
+      break;
+    case 'type':
+      what = `${what} (got ${typeOf(e.data)} ${shortValue(e.data)})`;
+      break;
+    case 'enum':
+      what = `${what} ${JSON.stringify(params.allowedValues)} (got ${shortValue(e.data)})`;
+      break;
+    case 'format':
+      what = `${what} (got ${shortValue(e.data)})`;
+      break;
+    case 'anyOf':
+    case 'oneOf': {
+      const alternatives = alternativesOf(e);
+      if (alternatives) what = `must be ${alternatives} (got ${typeOf(e.data)} ${shortValue(e.data)})`;
+      break;
+    }
+  }
+  return `${where === '' ? '/' : where}: ${what}`;
+}
+
+function describeAll(errors: ErrorObject[]): string[] {
+  // An anyOf/oneOf of plain types (int-or-string, quantity) is reported once,
+  // as "must be integer or string", without the per-branch type errors.
+  const summarised = new Set(
+    errors.filter((e) => (e.keyword === 'anyOf' || e.keyword === 'oneOf') && alternativesOf(e)).map((e) => e.instancePath),
+  );
+  const out: string[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'type' && summarised.has(e.instancePath)) continue;
+    const text = describe(e);
+    if (!out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+/**
+ * Validates one Kubernetes object strictly against the 1.27 schema.
+ * Returns human-readable errors, `<json path>: <problem>`; empty when valid.
+ */
+export function validateManifest(obj: any): string[] {
+  if (!isObject(obj)) return [`/: must be an object (got ${typeOf(obj)})`];
+  const { apiVersion, kind } = obj;
+  if (typeof apiVersion !== 'string' || apiVersion === '') return ['/apiVersion: must be a non-empty string'];
+  if (typeof kind !== 'string' || kind === '') return ['/kind: must be a non-empty string'];
+
+  const c = compile();
+  const definition = c.kinds.get(`${apiVersion} ${kind}`);
+  if (!definition) {
+    const why = c.apiVersions.has(apiVersion)
+      ? `kind ${kind} does not exist in apiVersion ${apiVersion}`
+      : `apiVersion ${apiVersion} does not exist`;
+    return [`/: unknown apiVersion/kind ${apiVersion}/${kind} in Kubernetes ${K8S_SCHEMA_VERSION} (${why})`];
+  }
+
+  const validate = validatorFor(c, definition);
+  if (validate(obj)) return [];
+  return describeAll(validate.errors ?? []);
+}
+
+/** `Kind/name` for messages: `Deployment/wordpress`, or `Deployment/<unnamed>`. */
+export function manifestLabel(obj: any): string {
+  const kind = isObject(obj) && typeof obj.kind === 'string' ? obj.kind : '<no kind>';
+  const name = isObject(obj) && isObject(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : '<unnamed>';
+  return `${kind}/${name}`;
+}
+
+/**
+ * Validates several objects; each error is prefixed with `Kind/name: `, e.g.
+ * `Deployment/wordpress: /spec/replicas: must be integer (got string "two")`.
+ */
+export function validateManifests(objs: any[]): string[] {
+  const out: string[] = [];
+  for (const obj of objs) {
+    const label = manifestLabel(obj);
+    for (const error of validateManifest(obj)) out.push(`${label}: ${error}`);
+  }
+  return out;
+}

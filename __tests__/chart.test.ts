@@ -130,6 +130,10 @@ describe.each(SITES)('$label', ({ objects }) => {
   });
 });
 
+test('snapshot of the example chart (config/prod.yaml, site blog)', () => {
+  expect(SITES.find(s => s.label === 'prod/blog')!.objects).toMatchSnapshot();
+});
+
 test('a deliberately broken object fails schema validation', () => {
   const deployment = siteObjects().find(o => o.kind === 'Deployment');
   deployment.spec.template.spec.containers[0].imagePullPolicyy = 'Always';

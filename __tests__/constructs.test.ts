@@ -193,6 +193,12 @@ describe('StorageClaims', () => {
     const s = new StorageClaims(chart(), 'Storage');
     expect(() => add(s)).toThrow(message);
   });
+
+  test('rejects a second StorageClaims that would create the same claim in the chart', () => {
+    const c = chart();
+    new StorageClaims(c, 'A');
+    expect(() => new StorageClaims(c, 'B')).toThrow(/claim "wordpress-content" is defined twice in this chart/);
+  });
 });
 
 describe('IngressRule', () => {
@@ -257,6 +263,7 @@ describe('AntiAffinity', () => {
 
   test('soft by hostname by default', () => {
     const { affinity, labels } = affinityOf({});
+    expect(affinity).toMatchSnapshot();
     expect(affinity).toEqual({ podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: labels }, topologyKey: 'kubernetes.io/hostname' } }] } });
   });
 

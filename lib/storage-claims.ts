@@ -138,8 +138,10 @@ export class StorageClaims extends Construct {
    * @param options size, class, access modes (default ReadWriteOnce) and source
    */
   public addClaim(claimName: string, owner: Omit<ComponentIdentity, 'instance'>, options: ClaimOptions = {}): StorageClaim {
-    if (this.byName.has(claimName)) {
-      throw new Error(`StorageClaims: claim "${claimName}" is defined twice; give each claim its own name`);
+    const taken = this.byName.has(claimName) || Chart.of(this).node.findAll()
+      .some(c => c instanceof ApiObject && c.kind === 'PersistentVolumeClaim' && c.name === claimName);
+    if (taken) {
+      throw new Error(`StorageClaims: claim "${claimName}" is defined twice in this chart; give each claim its own name`);
     }
     const accessModes = options.accessModes ?? [kplus.PersistentVolumeAccessMode.READ_WRITE_ONCE];
     if (accessModes.length === 0) {

@@ -1,0 +1,38 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO, readTree, tempDir } from './support/fixtures';
+
+// End to end through the real `cdk8s synth` CLI, which deletes its own output folder before it runs
+// the app: dist/ must still survive bad input.
+describe('cdk8s synth', () => {
+  const work = tempDir('cdk8s-wp-cli-');
+  const cli = path.join(REPO, 'node_modules', '.bin', 'cdk8s');
+  const register = path.join(REPO, 'node_modules', 'sucrase', 'register', 'ts');
+  const synth = () => spawnSync(cli, ['synth', '--check-upgrade=false'], { cwd: work.dir, encoding: 'utf8' });
+  const writeConfig = (text: string) => fs.writeFileSync(path.join(work.dir, 'config', 'test.yaml'), text);
+
+  beforeAll(() => {
+    fs.mkdirSync(path.join(work.dir, 'config'));
+    const app = `node -r ${register} ${path.join(REPO, 'main.ts')}`;
+    fs.writeFileSync(path.join(work.dir, 'cdk8s.yaml'), `language: typescript\napp: ${app}\noutput: .cdk8s-out\n`);
+  });
+  afterAll(() => work.cleanup());
+
+  test('renders into dist/, then leaves it untouched when the config turns bad', () => {
+    writeConfig('sites:\n  blog:\n    exposure: { host: blog.example.com }\n');
+    const ok = synth();
+    expect([ok.status, ok.stderr]).toEqual([0, expect.any(String)]);
+    const good = readTree(path.join(work.dir, 'dist'));
+    expect(Object.keys(good).sort()).toEqual(['test/blog/app.k8s.yaml', 'test/blog/storage.k8s.yaml']);
+    expect(ok.stdout).toContain('.cdk8s-out/test/blog/app.k8s.yaml');
+
+    writeConfig('sites:\n  blog:\n    exposure: { host: Blog.Example.com }\n    wordpress: { replicas: 0 }\n');
+    const bad = synth();
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('config/test.yaml: sites.blog.exposure.host: must match pattern');
+    expect(bad.stderr).toContain('config/test.yaml: sites.blog.wordpress.replicas: must be >= 1 (got 0)');
+    expect(bad.stderr).toContain('2 error(s); dist/ was left unchanged.');
+    expect(readTree(path.join(work.dir, 'dist'))).toEqual(good);
+  }, 60_000);
+});

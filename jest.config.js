@@ -1,8 +1,14 @@
+// Suites named `*.integration.test.ts` start real servers: they run only under INTEGRATION=1
+// (`npm run test:integration`), and plain `jest` / `npm test` leaves them out. An env var rather
+// than a CLI path filter keeps the split independent of the flag's name, which jest 30 changed.
+const integration = process.env.INTEGRATION === '1';
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
-  testMatch: ['**/*.test.ts'],
+  testMatch: [integration ? '**/*.integration.test.ts' : '**/*.test.ts'],
+  testPathIgnorePatterns: integration ? ['/node_modules/'] : ['/node_modules/', '\\.integration\\.test\\.ts$'],
   // Type checking is done once by `tsc --noEmit` in `npm test`; with isolatedModules in
   // tsconfig.json ts-jest only transpiles.
   transform: { '^.+\\.ts$': ['ts-jest', {}] },

@@ -135,6 +135,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   public readonly host: string;
   /** TCP port clients connect to. */
   public readonly port = PORT;
+  /** Container image of the server; jobs that run its client tools use the same one. */
+  public readonly image: string;
   /** Database WordPress uses. */
   public readonly databaseName: string;
   /** Application user name. */
@@ -167,8 +169,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       rootPasswordKey: props.credentials.rootPasswordKey ?? 'mariadb-root-password',
       passwordKey: props.credentials.passwordKey ?? 'mariadb-password',
     };
-    const image = props.image ?? MARIADB_DEFAULT_IMAGE;
-    checkImage('MariaDbStatefulSet', 'image', image);
+    this.image = props.image ?? MARIADB_DEFAULT_IMAGE;
+    checkImage('MariaDbStatefulSet', 'image', this.image);
     this.identity = { name: 'mariadb', instance: props.instance ?? Chart.of(this).node.id, component: 'database' };
     this.selectorLabels = selectorLabels(this.identity);
     const labels = objectLabels(this.identity);
@@ -196,16 +198,18 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
 
     // `mariadb-admin ping` succeeds whenever the server process answers, even with "access denied":
-    // liveness must not depend on credentials or on the database being usable.
-    const ping: k8s.ExecAction = { command: ['mariadb-admin', '--connect-timeout=3', 'ping'] };
+    // liveness must not depend on credentials or on the database being usable. Over TCP, because
+    // the entrypoint's first-boot server listens on the socket only and is not the real one yet
+    // (mariadb-admin ignores MYSQL_HOST, so the host is given here; the port comes from MYSQL_TCP_PORT).
+    const ping: k8s.ExecAction = { command: ['mariadb-admin', '--host=127.0.0.1', '--connect-timeout=3', '--silent', 'ping'] };
     // Readiness: the application user can log in and run a query in its database.
     const query: k8s.ExecAction = {
-      command: ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
+      command: ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
     };
 
     const container: k8s.Container = {
       name: 'mariadb',
-      image,
+      image: this.image,
       imagePullPolicy: 'IfNotPresent',
       ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }],
       env: [
@@ -214,8 +218,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
         { name: 'MARIADB_USER', value: this.username },
         { name: 'MARIADB_DATABASE', value: this.databaseName },
         { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
-        // Default server address for the client tools the probes run.
-        { name: 'MYSQL_HOST', value: '127.0.0.1' },
+        // Default port of the client tools the probes run.
         { name: 'MYSQL_TCP_PORT', value: String(PORT) },
       ],
       resources: resourceRequirements(resources),

@@ -7,6 +7,8 @@ import { ExposureConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteCon
 import { parseCpu, parseDuration, parseSize } from './config/units';
 import { ExposureType, IngressRule, IngressTls, IssuerKind } from './ingress-rule';
 import { objectLabels } from './labels';
+import { MariaDbBackup } from './mariadb-backup';
+import { MariaDbRestore } from './mariadb-restore';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
 import { ProbeSettings, ProbeTimings, ResourceSpec } from './pod-spec';
 import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from './storage-claims';
@@ -96,6 +98,22 @@ export class WordPressChart extends Chart {
     this.exposure = new IngressRule(this, 'Exposure', { backend: this.wordpress, ...exposureOptions(site.exposure) });
 
     // --- backup (data safety) ---
+    const backup = site.backup ?? {};
+    if (backup.enabled ?? true) {
+      const backupClaim = this.storage.addClaim('mariadb-backups', { name: 'mariadb', component: 'backup' }, claimOptions(backup.volume));
+      const resources = resourceSpec(backup.resources);
+      new MariaDbBackup(this, 'Backup', {
+        database: this.database,
+        claim: backupClaim,
+        schedule: backup.schedule,
+        timeZone: backup.timeZone,
+        retention: backup.retention,
+        resources,
+      });
+      if (backup.restore) {
+        new MariaDbRestore(this, 'Restore', { database: this.database, claim: backupClaim, file: backup.restore.file, resources });
+      }
+    }
 
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
   }

@@ -2,9 +2,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import { dumpFileProblem } from '../mariadb-backup-scripts';
 import { imagePinProblem } from '../pod-spec';
+import { cronProblem, timeZoneProblem } from '../schedule';
 import { parseSize } from './units';
-import { EnvironmentConfig, EnvironmentSchema, ResourcesConfig, SiteConfig } from './schema';
+import { BackupConfig, EnvironmentConfig, EnvironmentSchema, ResourcesConfig, SiteConfig } from './schema';
 
 /** One problem found in a config file. */
 export interface ConfigIssue {
@@ -201,6 +203,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
 
     const wp = site.wordpress ?? {};
     const db = site.database ?? {};
+    const backup = site.backup ?? {};
     for (const [p, image] of [[`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image]] as const) {
       const problem = image ? imagePinProblem(image) : undefined;
       if (problem) err(p, `image ${show(image)} ${problem}`);
@@ -212,11 +215,13 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       err(`${at}.wordpress.replicas`, `${replicas} replicas need a ReadWriteMany content volume but wordpress.content.accessModes is ${show(modes)} `
         + '(pods on other nodes could not attach it: Multi-Attach error); set replicas: 1 or accessModes: [ReadWriteMany]');
     }
-    if (wp.content?.existingClaim && wp.content?.nfs) {
-      err(`${at}.wordpress.content`, 'existingClaim and nfs are both set; keep one (adopt a claim, or bind a new one to an NFS volume)');
+    for (const [p, volume] of [[`${at}.wordpress.content`, wp.content], [`${at}.backup.volume`, backup.volume]] as const) {
+      if (volume?.existingClaim && volume?.nfs) {
+        err(p, 'existingClaim and nfs are both set; keep one (adopt a claim, or bind a new one to an NFS volume)');
+      }
     }
 
-    for (const [p, r] of [[`${at}.wordpress.resources`, wp.resources], [`${at}.database.resources`, db.resources]] as const) {
+    for (const [p, r] of [[`${at}.wordpress.resources`, wp.resources], [`${at}.database.resources`, db.resources], [`${at}.backup.resources`, backup.resources]] as const) {
       const req = r?.requests?.memory;
       const lim = r?.limits?.memory;
       if (lim !== undefined && parseSize(lim).toMebibytes() !== parseSize(req ?? '512Mi').toMebibytes()) {
@@ -254,6 +259,8 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       }
     }
 
+    checkBackup(`${at}.backup`, backup, db.databaseName ?? 'wordpress', err);
+
     const ex = site.exposure ?? {};
     const type = ex.type ?? 'ingress';
     if (type === 'ingress' && !ex.host) err(`${at}.exposure.host`, 'is required for type ingress; add the site\'s host name, e.g. "blog.example.com", or use type nodePort');
@@ -267,5 +274,27 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       if (!ex.tls.secretName && !ex.tls.issuer) err(`${at}.exposure.tls`, 'needs secretName (an existing TLS Secret) or issuer (cert-manager); add one');
       if (ex.tls.issuerKind && !ex.tls.issuer) err(`${at}.exposure.tls.issuerKind`, 'is set without issuer; add issuer or remove issuerKind');
     }
+  }
+}
+
+function checkBackup(at: string, backup: BackupConfig, databaseName: string, err: (p: string, message: string) => void) {
+  const scheduleProblem = backup.schedule === undefined ? undefined : cronProblem(backup.schedule);
+  if (scheduleProblem) err(`${at}.schedule`, `schedule ${show(backup.schedule)} ${scheduleProblem}`);
+  const zoneProblem = backup.timeZone === undefined ? undefined : timeZoneProblem(backup.timeZone);
+  if (zoneProblem) err(`${at}.timeZone`, `time zone ${show(backup.timeZone)} ${zoneProblem}`);
+  const retention = backup.retention;
+  if (retention && retention.count === undefined && retention.days === undefined) {
+    err(`${at}.retention`, 'has neither count nor days, so nothing says which dumps to keep; add count (e.g. 7), days (e.g. 30) or both');
+  }
+  const modes = backup.volume?.accessModes;
+  if (modes?.every(m => m === 'ReadOnlyMany')) {
+    err(`${at}.volume.accessModes`, `${show(modes)} cannot be written to; use ReadWriteOnce (or ReadWriteMany)`);
+  }
+  if (backup.restore) {
+    if (backup.enabled === false) {
+      err(`${at}.restore`, 'reads the backup volume, which is not rendered while backup.enabled is false; set enabled: true or remove restore');
+    }
+    const fileProblem = dumpFileProblem(backup.restore.file, databaseName);
+    if (fileProblem) err(`${at}.restore.file`, `${show(backup.restore.file)} ${fileProblem}`);
   }
 }

@@ -172,11 +172,31 @@ const Exposure = Type.Object({
   annotations: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra annotations on the Ingress/Service.' })),
 }, { ...strict, description: 'How the site is reached from outside.' });
 
+// Schedule, time zone and dump file name are checked in load.ts with the same functions the
+// constructs use: their rules do not fit a regular expression.
+const Backup = Type.Object({
+  enabled: Type.Optional(Type.Boolean({ description: 'Render the backup CronJob and its claim "mariadb-backups". Default: true.' })),
+  schedule: Type.Optional(Type.String({
+    minLength: 1, description: 'Cron schedule: 5 fields (minute hour day-of-month month day-of-week) or @daily, @weekly, ... Default: "17 3 * * *" (03:17 daily).',
+  })),
+  timeZone: Type.Optional(Type.String({ minLength: 1, description: 'IANA time zone of the schedule, e.g. "Europe/Berlin". Default: the cluster\'s (usually UTC).' })),
+  retention: Type.Optional(Type.Object({
+    count: Type.Optional(Type.Integer({ minimum: 1, description: 'Keep the newest N dumps, however old they are.' })),
+    days: Type.Optional(Type.Integer({ minimum: 1, description: 'Keep every dump of the last N days.' })),
+  }, { ...strict, description: 'Dumps to keep: a dump is deleted only when no rule keeps it; a rule left out is off. Default: count 7 and days 30.' })),
+  volume: Type.Optional(Volume('Volume the dumps are written to, mounted at /backups (claim "mariadb-backups")', '10Gi, ReadWriteOnce, dynamic')),
+  resources: Type.Optional(Resources('requests cpu 250m, memory 512Mi; limits cpu 1')),
+  restore: Type.Optional(Type.Object({
+    file: Type.String({ minLength: 1, description: 'Dump file name on the backup volume, e.g. "wordpress-20250131T031700Z.sql.gz".' }),
+  }, { ...strict, description: 'Render a Job that loads this dump into the database. Remove it once the restore has run.' })),
+}, { ...strict, description: 'Database dumps by a CronJob onto their own volume, and restores from them.' });
+
 export const SiteSchema = Type.Object({
   namespace: Type.Optional(DnsLabel('Namespace of the site. Default: the site key.')),
   wordpress: Type.Optional(WordPress),
   database: Type.Optional(Database),
   exposure: Type.Optional(Exposure),
+  backup: Type.Optional(Backup),
 }, { ...strict, description: 'One WordPress site.' });
 
 export const EnvironmentSchema = Type.Object({
@@ -197,6 +217,7 @@ export type EnvironmentConfig = Static<typeof EnvironmentSchema>;
 export type WordPressConfig = NonNullable<SiteConfig['wordpress']>;
 export type DatabaseConfig = NonNullable<SiteConfig['database']>;
 export type ExposureConfig = NonNullable<SiteConfig['exposure']>;
+export type BackupConfig = NonNullable<SiteConfig['backup']>;
 export type PlacementConfig = NonNullable<WordPressConfig['placement']>;
 export type ResourcesConfig = NonNullable<WordPressConfig['resources']>;
 export type ProbesConfig = NonNullable<WordPressConfig['probes']>;

@@ -1,4 +1,5 @@
-import { synthesize } from './lib';
+// Not './lib': the app loads only the pipeline, not every export of the library API.
+import { synthesize } from './lib/synthesize';
 
 // `cdk8s synth` wipes its own output folder before running the app, so the app never renders
 // straight into dist/: bad input must leave the committed tree untouched.

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Chart, Yaml } from 'cdk8s';
+import { App, Yaml } from 'cdk8s';
+import { IConstruct } from 'constructs';
 import { Environment } from './config/load';
 import { WordPressChart } from './wordpress-chart';
 
@@ -26,9 +27,11 @@ export function buildEnvironment(env: Environment): App {
 export function renderEnvironments(envs: Environment[]): RenderedFiles {
   const files: RenderedFiles = new Map();
   for (const env of envs) {
-    const app = buildEnvironment(env);
-    checkConstructs(app);
-    for (const chart of app.node.children.filter((c): c is Chart => c instanceof Chart)) {
+    // Each site in an App of its own: `Chart.toJson()` resolves dependencies and validates the whole
+    // App its chart is in, so with every site in one App, N sites cost O(N²) (1000 sites: 45 s).
+    const charts = Object.entries(env.sites).map(([name, site]) => new WordPressChart(new App({ outdir: 'unused' }), name, { site }));
+    checkConstructs(charts.map(chart => chart.node.root));
+    for (const chart of charts) {
       const objects = chart.toJson();
       const dir = `${env.name}/${chart.node.id}`;
       files.set(`${dir}/storage.k8s.yaml`, Yaml.stringify(...objects.filter(o => STORAGE_KINDS.has(o.kind))));
@@ -38,9 +41,9 @@ export function renderEnvironments(envs: Environment[]): RenderedFiles {
   return files;
 }
 
-/** What `App.synth()` checks before writing: every construct's own validation. */
-function checkConstructs(app: App) {
-  const errors = app.node.findAll().flatMap(c => c.node.validate().map(e => `[${c.node.path}] ${e}`));
+/** What `App.synth()` checks before writing: every construct's own validation, all apps at once. */
+function checkConstructs(apps: IConstruct[]) {
+  const errors = apps.flatMap(app => app.node.findAll()).flatMap(c => c.node.validate().map(e => `[${c.node.path}] ${e}`));
   if (errors.length) throw new Error(`Validation failed:\n  ${errors.join('\n  ')}`);
 }
 

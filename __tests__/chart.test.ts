@@ -1,28 +1,11 @@
 import { Chart, Size, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { SiteConfig } from '../lib/config/schema';
 import { StorageClaims, ClaimSource } from '../lib/storage-claims';
 import { WordPressChart } from '../lib/wordpress-chart';
-import { MINIMAL_SITE, exampleSites, podTemplate, siteObjects } from './support/fixtures';
+import { MINIMAL_SITE, exampleSites, podTemplate, siteObjects, variantSites } from './support/fixtures';
 import { validateManifest } from './support/k8s-schema';
 
-/** The examples plus variants that exercise the other code paths. */
-const VARIANTS: Record<string, SiteConfig> = {
-  minimal: MINIMAL_SITE,
-  nodePort: { wordpress: { replicas: 1, content: { accessModes: ['ReadWriteOnce'] } }, exposure: { type: 'nodePort', nodePort: 30080 } },
-  loadBalancer: { exposure: { type: 'loadBalancer' } },
-  existingClaim: { wordpress: { content: { existingClaim: 'legacy-content' } }, exposure: { host: 'a.example.com' } },
-  hardZones: {
-    wordpress: { placement: { antiAffinity: 'hard', topologyKey: 'zone', nodeAffinity: [{ key: 'pool', operator: 'In', values: ['web'], required: true }] } },
-    database: { placement: { antiAffinity: 'none', nodeAffinity: [{ key: 'disk', operator: 'Exists' }] } },
-    exposure: { host: 'b.example.com', tls: { secretName: 'b-tls' } },
-  },
-};
-
-const SITES: Array<{ label: string; objects: any[] }> = [
-  ...exampleSites(),
-  ...Object.entries(VARIANTS).map(([label, site]) => ({ label: `variant/${label}`, objects: siteObjects(site) })),
-];
+const SITES: Array<{ label: string; objects: any[] }> = [...exampleSites(), ...variantSites()];
 
 const RECOMMENDED = ['name', 'instance', 'component', 'part-of', 'managed-by'].map(k => `app.kubernetes.io/${k}`);
 const workloads = (objects: any[]) => objects.filter(o => podTemplate(o));

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { REFERENCE_END, REFERENCE_START, configReference, schemaFileText } from '../lib/config/reference';
-import { renderEnvironments } from '../lib/render';
+import { VALIDATOR_FILE, validatorModuleText } from '../lib/config/validator-source';
+import { publish, renderEnvironments } from '../lib/render';
 import { synthesize } from '../lib/synthesize';
 import { REPO, exampleEnvironments, readTree, tempDir } from './support/fixtures';
 
@@ -175,6 +176,12 @@ describe('generated files are fresh and output is deterministic', () => {
     expect(section).toBe(`\n${configReference()}`);
   });
 
+  test('the precompiled config validator matches the schema (else run `npm run gen`)', () => {
+    // A boolean, not toBe on the text: a diff of 600 kB of one-line generated code helps nobody.
+    const fresh = fs.readFileSync(path.join(REPO, VALIDATOR_FILE), 'utf8') === validatorModuleText();
+    expect(fresh).toBe(true);
+  });
+
   test('every example config points editors at the schema', () => {
     for (const f of fs.readdirSync(path.join(REPO, 'config')).filter(f => f.endsWith('.yaml'))) {
       expect(fs.readFileSync(path.join(REPO, 'config', f), 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=../config.schema.json');
@@ -191,4 +198,62 @@ describe('generated files are fresh and output is deterministic', () => {
     const twice = renderEnvironments(exampleEnvironments());
     expect([...twice]).toEqual([...once]);
   });
+});
+
+describe('publishing', () => {
+  const old = { 'prod/blog/app.k8s.yaml': 'old\n' };
+  const withTree = (run: (dir: string, outDir: string) => void) => {
+    const work = tempDir('cdk8s-wp-publish-');
+    try {
+      const outDir = path.join(work.dir, 'dist');
+      for (const [file, content] of Object.entries(old)) {
+        fs.mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
+        fs.writeFileSync(path.join(outDir, file), content);
+      }
+      run(work.dir, outDir);
+    } finally {
+      work.cleanup();
+    }
+  };
+
+  test('publish swaps in what fill wrote and leaves nothing beside it', () => withTree((dir, outDir) => {
+    publish(outDir, staging => fs.writeFileSync(path.join(staging, 'new.yaml'), 'new\n'));
+    expect(readTree(outDir)).toEqual({ 'new.yaml': 'new\n' });
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+  }));
+
+  test('a fill that fails halfway leaves the previous tree and no staging folder', () => withTree((dir, outDir) => {
+    expect(() => publish(outDir, staging => {
+      fs.writeFileSync(path.join(staging, 'half.yaml'), 'half\n');
+      throw new Error('site 2 failed');
+    })).toThrow('site 2 failed');
+    expect(readTree(outDir)).toEqual(old);
+    expect(fs.readdirSync(dir)).toEqual(['dist']);
+  }));
+
+  test('a disk error after some sites were written leaves dist/ as it was', () => withTree((dir, outDir) => {
+    const configDir = path.join(dir, 'config');
+    fs.mkdirSync(configDir);
+    fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify({
+      sites: { a: { exposure: { host: 'a.example.com' } }, b: { exposure: { host: 'b.example.com' } } },
+    }));
+    // The module itself, not this file's import namespace (whose properties are read-only getters).
+    const nodeFs: typeof fs = require('fs');
+    const write = nodeFs.writeFileSync;
+    const full = jest.spyOn(nodeFs, 'writeFileSync').mockImplementation((file, ...rest) => {
+      if (String(file).includes(`${path.sep}b${path.sep}`)) throw new Error('ENOSPC: no space left on device');
+      write(file, ...rest);
+    });
+    const errors: string[] = [];
+    try {
+      const code = synthesize({ configDir, outDir, log: { log() {}, warn() {}, error: (m: string) => errors.push(m) } });
+      expect({ code, errors }).toEqual({ code: 1, errors: [`error: ENOSPC: no space left on device\n${outDir}/ was left unchanged.`] });
+      // Site a had been written into the staging folder before b failed.
+      expect(full.mock.calls.map(([f]) => path.relative(dir, String(f)).split(path.sep).slice(1).join('/'))).toEqual(['prod/a/storage.k8s.yaml', 'prod/a/app.k8s.yaml', 'prod/b/storage.k8s.yaml']);
+    } finally {
+      full.mockRestore();
+    }
+    expect(readTree(outDir)).toEqual(old);
+    expect(fs.readdirSync(dir).sort()).toEqual(['config', 'dist']);
+  }));
 });

@@ -1,15 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Yaml } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import { App } from 'cdk8s';
 import { Environment } from './config/load';
+import { RenderedFiles, renderSites } from './render-sites';
 import { WordPressChart } from './wordpress-chart';
 
-/** Kinds that hold or protect data: rendered into `storage.k8s.yaml`, apart from the workloads. */
-export const STORAGE_KINDS: ReadonlySet<string> = new Set(['Namespace', 'PersistentVolume', 'PersistentVolumeClaim']);
-
-/** Relative path → file content. */
-export type RenderedFiles = Map<string, string>;
+export { STORAGE_KINDS } from './render-sites';
+export type { RenderedFiles } from './render-sites';
 
 /** The charts of one environment, one per site. */
 export function buildEnvironment(env: Environment): App {
@@ -20,31 +17,27 @@ export function buildEnvironment(env: Environment): App {
   return app;
 }
 
+export interface RenderOptions {
+  /**
+   * Render on a worker thread as well, once there are enough sites to repay starting it.
+   *
+   * The worker's script is the file holding lib/render-sites.ts: run from TypeScript, a loader node
+   * was started with (`node -r sucrase/register/ts`) is inherited by the worker, jest's transform is
+   * not (the main thread then renders every site); bundled, it is the bundle, whose entry must do
+   * nothing in a worker thread (see main.ts). Output and errors are the same either way.
+   * @default false
+   */
+  readonly parallel?: boolean;
+}
+
 /**
  * Every site of every environment as manifests, in memory:
  * `<env>/<site>/storage.k8s.yaml` (namespace, claims, volumes) and `<env>/<site>/app.k8s.yaml`.
+ * Construct validation runs over every site of an environment before any of its errors is thrown.
  */
-export function renderEnvironments(envs: Environment[]): RenderedFiles {
-  const files: RenderedFiles = new Map();
-  for (const env of envs) {
-    // Each site in an App of its own: `Chart.toJson()` resolves dependencies and validates the whole
-    // App its chart is in, so with every site in one App, N sites cost O(N²) (1000 sites: 45 s).
-    const charts = Object.entries(env.sites).map(([name, site]) => new WordPressChart(new App({ outdir: 'unused' }), name, { site }));
-    checkConstructs(charts.map(chart => chart.node.root));
-    for (const chart of charts) {
-      const objects = chart.toJson();
-      const dir = `${env.name}/${chart.node.id}`;
-      files.set(`${dir}/storage.k8s.yaml`, Yaml.stringify(...objects.filter(o => STORAGE_KINDS.has(o.kind))));
-      files.set(`${dir}/app.k8s.yaml`, Yaml.stringify(...objects.filter(o => !STORAGE_KINDS.has(o.kind))));
-    }
-  }
-  return files;
-}
-
-/** What `App.synth()` checks before writing: every construct's own validation, all apps at once. */
-function checkConstructs(apps: IConstruct[]) {
-  const errors = apps.flatMap(app => app.node.findAll()).flatMap(c => c.node.validate().map(e => `[${c.node.path}] ${e}`));
-  if (errors.length) throw new Error(`Validation failed:\n  ${errors.join('\n  ')}`);
+export function renderEnvironments(envs: Environment[], options: RenderOptions = {}): RenderedFiles {
+  const jobs = envs.flatMap((env, i) => Object.entries(env.sites).map(([name, site]) => ({ env: i, envName: env.name, name, site })));
+  return renderSites(jobs, options.parallel ?? false);
 }
 
 /** Write files under `dir` (which must not exist yet). */
@@ -62,16 +55,27 @@ export function writeFiles(files: RenderedFiles, dir: string) {
 }
 
 /**
- * Replace `outDir` with exactly `files`: written beside it first, then swapped in by renames, so a
- * failure at any point leaves the previous tree in place.
+ * Replace `outDir` with exactly what `fill` writes into an empty staging folder beside it, swapped
+ * in by renames: if `fill` or a rename fails, the staging folder is removed, the previous tree is
+ * left (or put back) in place, and the error is rethrown.
  */
-export function publish(files: RenderedFiles, outDir: string) {
+export function publish(outDir: string, fill: (staging: string) => void) {
   const staging = `${outDir}.staging-${process.pid}`;
   const previous = `${outDir}.previous-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
-  writeFiles(files, staging);
-  const hadPrevious = fs.existsSync(outDir);
-  if (hadPrevious) fs.renameSync(outDir, previous);
-  fs.renameSync(staging, outDir);
-  if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(staging, { recursive: true });
+    fill(staging);
+    const hadPrevious = fs.existsSync(outDir);
+    if (hadPrevious) fs.renameSync(outDir, previous);
+    try {
+      fs.renameSync(staging, outDir);
+    } catch (e) {
+      if (hadPrevious) fs.renameSync(previous, outDir);
+      throw e;
+    }
+    if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }

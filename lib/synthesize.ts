@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatIssue, loadConfigDir } from './config/load';
-import { publish, renderEnvironments, writeFiles } from './render';
+import { RenderOptions, publish, renderEnvironments, writeFiles } from './render';
 
-export interface SynthesizeOptions {
+export interface SynthesizeOptions extends RenderOptions {
   /** Directory of environment files (`<env>.yaml`). */
   readonly configDir: string;
   /** The committed output tree, replaced only when everything rendered. */
@@ -30,14 +30,16 @@ export function synthesize(opts: SynthesizeOptions): number {
     log.error(`${result.errors.length} error(s); ${opts.outDir}/ was left unchanged.`);
     return 1;
   }
-  let files;
+  let files = new Map<string, string>();
   try {
-    files = renderEnvironments(result.environments);
+    publish(opts.outDir, staging => {
+      files = renderEnvironments(result.environments, opts);
+      writeFiles(files, staging);
+    });
   } catch (e) {
     log.error(`error: ${(e as Error).message}\n${opts.outDir}/ was left unchanged.`);
     return 1;
   }
-  publish(files, opts.outDir);
   if (opts.cliOutDir && path.resolve(opts.cliOutDir) !== path.resolve(opts.outDir)) {
     fs.rmSync(opts.cliOutDir, { recursive: true, force: true });
     writeFiles(files, opts.cliOutDir);

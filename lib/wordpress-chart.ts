@@ -3,14 +3,18 @@ import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AntiAffinity, AntiAffinityMode, AntiAffinityOptions, NodeAffinityOperator, Topology } from './anti-affinity';
-import { ExposureConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from './config/schema';
+import { ExposureConfig, NamespacedPodsConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from './config/schema';
 import { parseCpu, parseDuration, parseSize } from './config/units';
+import { DeployerAccess } from './deployer-access';
 import { ExposureType, IngressRule, IngressTls, IssuerKind } from './ingress-rule';
 import { objectLabels } from './labels';
 import { MariaDbBackup } from './mariadb-backup';
 import { MariaDbRestore } from './mariadb-restore';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
+import { INGRESS_NGINX, NamespacedPods, SiteNetworkPolicies, WebAccess } from './network-policies';
+import { NamespaceQuota } from './namespace-quota';
 import { ProbeSettings, ProbeTimings, ResourceSpec } from './pod-spec';
+import { renderingEachObjectOnce } from './render-once';
 import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from './storage-claims';
 import { WordPressApp } from './wordpress-app';
 
@@ -116,6 +120,24 @@ export class WordPressChart extends Chart {
     }
 
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
+    const security = site.security ?? {};
+    const namespacedPods = (p?: NamespacedPodsConfig): NamespacedPods | undefined => p && { namespaceLabels: p.namespaceSelector, podLabels: p.podSelector };
+    const viaIngress = (site.exposure?.type ?? ExposureType.INGRESS) === ExposureType.INGRESS;
+    new SiteNetworkPolicies(this, 'NetworkPolicies', {
+      database: this.database,
+      web: this.wordpress,
+      // NodePort/LoadBalancer traffic arrives from clients or nodes, not from a controller's pods.
+      webAccess: viaIngress ? WebAccess.ingressController(namespacedPods(security.ingressController) ?? INGRESS_NGINX) : WebAccess.anywhere(),
+      dns: namespacedPods(security.dns),
+      internetEgress: security.allowInternetEgress,
+    });
+    new NamespaceQuota(this, 'Quota', { headroomPercent: security.quota?.headroomPercent });
+    if (security.deployer?.enabled) new DeployerAccess(this, 'Deployer', { readSecrets: security.deployer.readSecrets });
+  }
+
+  /** The chart's objects, each rendered once although the quota and the deployer Role read others. */
+  public toJson(): any[] {
+    return renderingEachObjectOnce(this, () => super.toJson());
   }
 }
 

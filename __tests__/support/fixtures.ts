@@ -25,6 +25,24 @@ export function podTemplate(obj: any): any | undefined {
 /** A minimal site that renders with every default. */
 export const MINIMAL_SITE: SiteConfig = { exposure: { host: 'blog.example.com' } };
 
+/** Sites that exercise the code paths the examples leave out. */
+export const SITE_VARIANTS: Record<string, SiteConfig> = {
+  minimal: MINIMAL_SITE,
+  nodePort: { wordpress: { replicas: 1, content: { accessModes: ['ReadWriteOnce'] } }, exposure: { type: 'nodePort', nodePort: 30080 } },
+  loadBalancer: { exposure: { type: 'loadBalancer' } },
+  existingClaim: { wordpress: { content: { existingClaim: 'legacy-content' } }, exposure: { host: 'a.example.com' } },
+  hardZones: {
+    wordpress: { placement: { antiAffinity: 'hard', topologyKey: 'zone', nodeAffinity: [{ key: 'pool', operator: 'In', values: ['web'], required: true }] } },
+    database: { placement: { antiAffinity: 'none', nodeAffinity: [{ key: 'disk', operator: 'Exists' }] } },
+    exposure: { host: 'b.example.com', tls: { secretName: 'b-tls' } },
+  },
+};
+
+/** Every variant's objects, labelled `variant/<name>`. */
+export function variantSites(): Array<{ label: string; objects: any[] }> {
+  return Object.entries(SITE_VARIANTS).map(([label, site]) => ({ label: `variant/${label}`, objects: siteObjects(site) }));
+}
+
 /** Objects of one site rendered from a config section. */
 export function siteObjects(site: SiteConfig = MINIMAL_SITE, name = 'blog'): any[] {
   const app = Testing.app();

@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import Ajv, { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { dumpFileProblem } from '../mariadb-backup-scripts';
 import { imagePinProblem } from '../pod-spec';
 import { cronProblem, timeZoneProblem } from '../schedule';
 import { parseSize } from './units';
-import { BackupConfig, EnvironmentConfig, EnvironmentSchema, ResourcesConfig, SiteConfig } from './schema';
+import { BackupConfig, EnvironmentConfig, ResourcesConfig, SiteConfig } from './schema';
+import generatedValidator from '#config-validator';
 
 /** One problem found in a config file. */
 export interface ConfigIssue {
@@ -39,12 +40,10 @@ export function formatIssue(issue: ConfigIssue): string {
   return `${issue.file}: ${issue.path || '(top level)'}: ${issue.message}`;
 }
 
-let validator: ReturnType<Ajv['compile']> | undefined;
+// lib/config/validate-config.generated.js (package.json "imports"), precompiled by `npm run gen`:
+// loading TypeBox and compiling the schema with ajv cost about 0.35 s at every start.
+const validator = generatedValidator as unknown as ValidateFunction;
 function validate(data: unknown) {
-  if (!validator) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    validator = ajv.compile(EnvironmentSchema);
-  }
   return { ok: validator(data) as boolean, errors: validator.errors ?? [] };
 }
 
@@ -273,6 +272,15 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
     if (ex.tls) {
       if (!ex.tls.secretName && !ex.tls.issuer) err(`${at}.exposure.tls`, 'needs secretName (an existing TLS Secret) or issuer (cert-manager); add one');
       if (ex.tls.issuerKind && !ex.tls.issuer) err(`${at}.exposure.tls.issuerKind`, 'is set without issuer; add issuer or remove issuerKind');
+    }
+
+    const security = site.security ?? {};
+    if (security.ingressController && type !== 'ingress') {
+      err(`${at}.security.ingressController`, `only applies to exposure type ingress; with ${type} WordPress accepts HTTP from any source `
+        + '(no controller sits in between); remove it or use type ingress');
+    }
+    if (security.deployer?.readSecrets && !security.deployer.enabled) {
+      err(`${at}.security.deployer.readSecrets`, 'is set but deployer.enabled is not true, so no deployer is rendered; set enabled: true or remove readSecrets');
     }
   }
 }

@@ -191,12 +191,45 @@ const Backup = Type.Object({
   }, { ...strict, description: 'Render a Job that loads this dump into the database. Remove it once the restore has run.' })),
 }, { ...strict, description: 'Database dumps by a CronJob onto their own volume, and restores from them.' });
 
+const LABEL_KEY = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const Labels = (description: string) => Type.Record(Type.String(), Type.String({
+  pattern: '^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$',
+  'x-hint': 'use a label value of at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+}), {
+  description, minProperties: 1,
+  propertyNames: { pattern: LABEL_KEY, 'x-hint': 'use a label key such as "kubernetes.io/metadata.name" or "app"' },
+});
+
+const NamespacedPods = (what: string, defaults: string) => Type.Object({
+  namespaceSelector: Labels('Labels of the namespace(s); every namespace has "kubernetes.io/metadata.name: <name>".'),
+  podSelector: Type.Optional(Labels('Labels of the pods in them. Default: every pod in those namespaces.')),
+}, { ...strict, description: `${what}. Default: ${defaults}.` });
+
+const Security = Type.Object({
+  ingressController: Type.Optional(NamespacedPods(
+    'Where the ingress controller runs: only it may reach WordPress (exposure type ingress; with nodePort/loadBalancer any source may)',
+    'namespace ingress-nginx, any pod in it',
+  )),
+  dns: Type.Optional(NamespacedPods('The cluster DNS every pod may query on port 53 (UDP and TCP)', 'namespace kube-system, pods with k8s-app: kube-dns')),
+  allowInternetEgress: Type.Optional(Type.Boolean({
+    description: 'Let WordPress open connections on TCP 80/443 to public IPv4 addresses (updates, plugin downloads); private, shared and link-local ranges stay closed. Default: false.',
+  })),
+  quota: Type.Optional(Type.Object({
+    headroomPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Room on top of the computed peak of all pods (replicas, rollout surge, running jobs). Default: 20.' })),
+  }, { ...strict, description: 'ResourceQuota and LimitRange of the namespace, computed from what the site\'s pods request.' })),
+  deployer: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean({ description: 'Render the ServiceAccount "deployer" with a Role for exactly what app.k8s.yaml holds. Default: false.' })),
+    readSecrets: Type.Optional(Type.Boolean({ description: 'Let it get (never list) the Secrets the site refers to. Default: false.' })),
+  }, { ...strict, description: 'Access for a CI pipeline that deploys the site.' })),
+}, { ...strict, description: 'Network policies, quota and CI access. Pod Security "restricted" is always enforced.' });
+
 export const SiteSchema = Type.Object({
   namespace: Type.Optional(DnsLabel('Namespace of the site. Default: the site key.')),
   wordpress: Type.Optional(WordPress),
   database: Type.Optional(Database),
   exposure: Type.Optional(Exposure),
   backup: Type.Optional(Backup),
+  security: Type.Optional(Security),
 }, { ...strict, description: 'One WordPress site.' });
 
 export const EnvironmentSchema = Type.Object({
@@ -218,6 +251,8 @@ export type WordPressConfig = NonNullable<SiteConfig['wordpress']>;
 export type DatabaseConfig = NonNullable<SiteConfig['database']>;
 export type ExposureConfig = NonNullable<SiteConfig['exposure']>;
 export type BackupConfig = NonNullable<SiteConfig['backup']>;
+export type SecurityConfig = NonNullable<SiteConfig['security']>;
+export type NamespacedPodsConfig = NonNullable<SecurityConfig['dns']>;
 export type PlacementConfig = NonNullable<WordPressConfig['placement']>;
 export type ResourcesConfig = NonNullable<WordPressConfig['resources']>;
 export type ProbesConfig = NonNullable<WordPressConfig['probes']>;

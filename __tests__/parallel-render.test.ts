@@ -1,0 +1,68 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO, tempDir } from './support/fixtures';
+
+// `renderEnvironments(envs, { parallel: true })` starts a worker thread, which cannot load
+// TypeScript under jest: this script is bundled with esbuild and run by node, as the app is, and
+// compares rendering on two threads with rendering on one in that same process.
+const SCRIPT = `
+import { renderEnvironments } from ${JSON.stringify(path.join(REPO, 'lib', 'render'))};
+// require, not import: the patch below must reach render-sites' calls.
+const threads = require('worker_threads');
+
+// In the worker, this bundle only serves as the render worker's script (as main.ts does).
+if (threads.isMainThread) {
+  // Counts the sites the worker sends back: a worker that failed would leave them all to this thread.
+  let fromWorker = 0;
+  const receive = threads.receiveMessageOnPort;
+  threads.receiveMessageOnPort = (port: any) => {
+    const reply = receive(port);
+    fromWorker += reply ? reply.message.length : 0;
+    return reply;
+  };
+  const env = (name: string, n: number, site: (i: number) => any): any => {
+    const sites = Object.fromEntries(Array.from({ length: n }, (_, i) => [name + '-' + i, site(i)]));
+    return { name, file: name + '.yaml', config: { sites }, sites };
+  };
+  const render = (envs: any[], parallel: boolean) => {
+    try {
+      return [...renderEnvironments(envs, { parallel })];
+    } catch (e) {
+      return 'error: ' + (e as Error).message;
+    }
+  };
+  const compare = (envs: any[]) => {
+    fromWorker = 0;
+    const two = render(envs, true);
+    return { same: JSON.stringify(two) === JSON.stringify(render(envs, false)), fromWorker, files: Array.isArray(two) ? two.length : two };
+  };
+  const host = (name: string) => (i: number) => ({ exposure: { host: name + '-' + i + '.example.com' } });
+  // From site 60 of the second environment on, every chart fails to build, each with its own message.
+  const badFrom60 = (i: number) => (i < 60 ? host('b')(i) : { exposure: { host: 'b.example.com' }, wordpress: { resources: { requests: { memory: 'lots-' + i } } } });
+  console.log(JSON.stringify({
+    good: compare([env('a', 100, host('a')), env('b', 100, host('b'))]),
+    bad: compare([env('a', 100, host('a')), env('b', 200, badFrom60)]),
+  }));
+}
+`;
+
+test('two threads render the same files, and fail with the same error, as one', () => {
+  const work = tempDir('cdk8s-wp-parallel-');
+  try {
+    fs.writeFileSync(path.join(work.dir, 'compare.ts'), SCRIPT);
+    const esbuild = path.join(REPO, 'node_modules', '.bin', 'esbuild');
+    const bundle = spawnSync(esbuild, ['compare.ts', '--bundle', '--platform=node', '--packages=external', '--log-level=warning', '--outfile=compare.js'], { cwd: work.dir, encoding: 'utf8' });
+    expect(bundle.stderr).toBe('');
+    // The bundle lives outside the repository: packages resolve through NODE_PATH.
+    const env = { ...process.env, NODE_PATH: path.join(REPO, 'node_modules') };
+    const child = spawnSync(process.execPath, ['compare.js'], { cwd: work.dir, env, encoding: 'utf8' });
+    expect(child.stderr).toBe('');
+    const result = JSON.parse(child.stdout);
+    expect(result.good).toEqual({ same: true, fromWorker: expect.any(Number), files: 400 });
+    expect(result.good.fromWorker).toBeGreaterThan(0);
+    expect(result.bad).toEqual({ same: true, fromWorker: expect.any(Number), files: 'error: "lots-60" is not a size such as "512Mi" or "10Gi"' });
+  } finally {
+    work.cleanup();
+  }
+}, 60_000);

@@ -1,0 +1,184 @@
+import { Chart, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { IHttpBackend } from './ingress-rule';
+import { objectLabels } from './labels';
+import { DatabaseClient } from './mariadb-statefulset';
+
+/** Pods in other namespaces, selected by the labels of their namespace and, optionally, their own. */
+export interface NamespacedPods {
+  /**
+   * Labels of the namespaces. Kubernetes puts `kubernetes.io/metadata.name: <name>` on every
+   * namespace, so one namespace is selected by its name that way.
+   */
+  readonly namespaceLabels: Record<string, string>;
+  /**
+   * Labels of the pods in those namespaces.
+   * @default every pod in those namespaces
+   */
+  readonly podLabels?: Record<string, string>;
+}
+
+/** A server in the chart that records its clients as they are wired; `MariaDbStatefulSet` is one. */
+export interface IClientTrackingServer {
+  /** Name of the server, used in policy names. */
+  readonly name: string;
+  /** Labels that select the server's pods. */
+  readonly selectorLabels: Record<string, string>;
+  /** TCP port the server's pods listen on. */
+  readonly port: number;
+  /** Every workload that connects; read at synth, so clients wired later are included. */
+  readonly clients: readonly DatabaseClient[];
+}
+
+/** Who may open connections to the web pods. */
+export class WebAccess {
+  /**
+   * Only pods of the ingress controller: the way in for an Ingress.
+   * @param controller the controller's namespace (and, optionally, pod) labels
+   */
+  public static ingressController(controller: NamespacedPods): WebAccess {
+    return new WebAccess(namespacedPeer('WebAccess.ingressController', controller));
+  }
+
+  /**
+   * Any source. For NodePort and LoadBalancer Services: their traffic comes from clients or, after
+   * kube-proxy's SNAT, from node addresses, not from pods in a namespace a selector could name.
+   */
+  public static anywhere(): WebAccess {
+    return new WebAccess(undefined);
+  }
+
+  private constructor(
+    /** The one allowed peer; undefined allows every source. */
+    public readonly peer: k8s.NetworkPolicyPeer | undefined,
+  ) {}
+}
+
+/** Where the cluster DNS usually runs: CoreDNS keeps the `k8s-app: kube-dns` label of its predecessor. */
+export const KUBE_DNS: NamespacedPods = {
+  namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+  podLabels: { 'k8s-app': 'kube-dns' },
+};
+
+/** Where ingress-nginx is installed by its own chart and manifests. */
+export const INGRESS_NGINX: NamespacedPods = { namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } };
+
+/**
+ * Addresses WordPress never needs to reach for updates: RFC 1918 private ranges (pods, Services and
+ * nodes are usually there), shared address space (RFC 6598, used by some clusters for pods) and
+ * link-local (the cloud metadata endpoint 169.254.169.254 hands out node credentials).
+ */
+export const NON_PUBLIC_IPV4 = ['10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'] as const;
+
+export interface SiteNetworkPoliciesProps {
+  /** The database; its clients may reach it, nothing else may. */
+  readonly database: IClientTrackingServer;
+  /** The web workload. Its Service port must be the port its pods listen on (true for `WordPressApp`). */
+  readonly web: IHttpBackend;
+  /**
+   * Who may reach the web pods.
+   * @default WebAccess.ingressController(INGRESS_NGINX)
+   */
+  readonly webAccess?: WebAccess;
+  /**
+   * The cluster DNS, which every pod may query on port 53 (UDP and TCP).
+   * @default KUBE_DNS: pods labelled `k8s-app: kube-dns` in namespace kube-system
+   */
+  readonly dns?: NamespacedPods;
+  /**
+   * Let the web pods open HTTP and HTTPS connections (TCP 80 and 443) to public IPv4 addresses
+   * (everything outside `NON_PUBLIC_IPV4`): WordPress core, plugin and theme updates.
+   * @default false: the web pods reach only DNS and the database
+   */
+  readonly internetEgress?: boolean;
+  /**
+   * Site name for the `app.kubernetes.io/instance` label.
+   * @default the id of the enclosing chart
+   */
+  readonly instance?: string;
+}
+
+/**
+ * The NetworkPolicies of a site, generated from how its constructs are wired:
+ *
+ * - `default-deny`: no pod in the namespace sends or receives anything not allowed below;
+ * - `allow-dns`: every pod may query the cluster DNS;
+ * - `allow-to-<database>`: every pod may open connections to the database port; the database's own
+ *   ingress policy decides which of them get through (a policy selects one label set, and clients
+ *   can be added until synth);
+ * - `allow-<database>-clients`: the database accepts connections from its recorded clients only;
+ * - `allow-<web>-http`: the web pods accept HTTP from `webAccess`;
+ * - `allow-<web>-internet` (only with `internetEgress`): the web pods may reach public addresses.
+ *
+ * Plain `KubeNetworkPolicy`: cdk8s-plus-27's NetworkPolicy fixes a rule's peers when the rule is
+ * added (the client list is complete only at synth) and cannot allow every source on one port.
+ */
+export class SiteNetworkPolicies extends Construct {
+  private readonly labels: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: SiteNetworkPoliciesProps) {
+    super(scope, id);
+    this.labels = objectLabels({ name: 'wordpress', instance: props.instance ?? Chart.of(this).node.id, component: 'network-policy' });
+    const db = props.database;
+    const web = props.web;
+    const dns = namespacedPeer('SiteNetworkPolicies: dns', props.dns ?? KUBE_DNS);
+    const all: k8s.LabelSelector = {};
+
+    this.policy('default-deny', all, ['Ingress', 'Egress']);
+    this.policy('allow-dns', all, ['Egress'], { egress: [{ to: [dns], ports: [udp(53), tcp(53)] }] });
+    this.policy(`allow-to-${db.name}`, all, ['Egress'], {
+      egress: [{ to: [{ podSelector: { matchLabels: db.selectorLabels } }], ports: [tcp(db.port)] }],
+    });
+    this.policy(`allow-${db.name}-clients`, { matchLabels: db.selectorLabels }, ['Ingress'], {
+      // Sorted, so that wiring order does not show up in diffs.
+      ingress: Lazy.any({
+        produce: (): k8s.NetworkPolicyIngressRule[] | undefined => {
+          const clients = [...db.clients].sort((a, b) => a.name.localeCompare(b.name));
+          return clients.length ? [{ from: clients.map(c => ({ podSelector: { matchLabels: c.selectorLabels } })), ports: [tcp(db.port)] }] : undefined;
+        },
+      }),
+    });
+    const access = props.webAccess ?? WebAccess.ingressController(INGRESS_NGINX);
+    this.policy(`allow-${web.serviceName}-http`, { matchLabels: web.selectorLabels }, ['Ingress'], {
+      ingress: [{ from: access.peer && [access.peer], ports: [tcp(web.servicePort)] }],
+    });
+    if (props.internetEgress) {
+      this.policy(`allow-${web.serviceName}-internet`, { matchLabels: web.selectorLabels }, ['Egress'], {
+        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_IPV4] } }], ports: [tcp(80), tcp(443)] }],
+      });
+    }
+  }
+
+  /** A policy isolating the selected pods in the directions given; only `rules` get through (none: deny). */
+  private policy(name: string, podSelector: k8s.LabelSelector, policyTypes: Array<'Ingress' | 'Egress'>,
+    rules: Pick<k8s.NetworkPolicySpec, 'ingress' | 'egress'> = {}) {
+    new k8s.KubeNetworkPolicy(this, name, {
+      metadata: { name, labels: this.labels },
+      spec: { podSelector, policyTypes, ...rules },
+    });
+  }
+}
+
+function namespacedPeer(owner: string, pods: NamespacedPods): k8s.NetworkPolicyPeer {
+  // An empty selector would match every namespace (or pod) in the cluster.
+  if (Object.keys(pods.namespaceLabels).length === 0) {
+    throw new Error(`${owner}: namespaceLabels is empty, which selects every namespace; give the namespace's labels, `
+      + 'e.g. { "kubernetes.io/metadata.name": "ingress-nginx" }');
+  }
+  if (pods.podLabels && Object.keys(pods.podLabels).length === 0) {
+    throw new Error(`${owner}: podLabels is empty; leave it out to select every pod in the namespaces, or give labels`);
+  }
+  return {
+    namespaceSelector: { matchLabels: pods.namespaceLabels },
+    podSelector: pods.podLabels && { matchLabels: pods.podLabels },
+  };
+}
+
+function tcp(port: number): k8s.NetworkPolicyPort {
+  return { protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) };
+}
+
+function udp(port: number): k8s.NetworkPolicyPort {
+  return { protocol: 'UDP', port: k8s.IntOrString.fromNumber(port) };
+}

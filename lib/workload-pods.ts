@@ -1,0 +1,97 @@
+/** A container as rendered in a manifest (plain JSON), with the fields the security constructs read. */
+export interface ContainerManifest {
+  readonly name: string;
+  readonly resources?: {
+    readonly requests?: Readonly<Record<string, string | number>>;
+    readonly limits?: Readonly<Record<string, string | number>>;
+  };
+  readonly env?: ReadonlyArray<{ readonly valueFrom?: { readonly secretKeyRef?: { readonly name?: string } } }>;
+  readonly envFrom?: ReadonlyArray<{ readonly secretRef?: { readonly name?: string } }>;
+}
+
+/** A pod spec as rendered in a manifest (plain JSON), with the fields the security constructs read. */
+export interface PodSpecManifest {
+  readonly containers: readonly ContainerManifest[];
+  readonly initContainers?: readonly ContainerManifest[];
+  readonly volumes?: ReadonlyArray<{
+    readonly secret?: { readonly secretName?: string };
+    readonly projected?: { readonly sources?: ReadonlyArray<{ readonly secret?: { readonly name?: string } }> };
+  }>;
+  readonly imagePullSecrets?: ReadonlyArray<{ readonly name?: string }>;
+}
+
+/** The pods one workload runs at most at the same time. */
+export interface WorkloadPods {
+  /** `Kind/name` of the workload, for messages. */
+  readonly workload: string;
+  /** The pod spec, as rendered. */
+  readonly spec: PodSpecManifest;
+  /** Most pods of this spec that can be running at once. */
+  readonly count: number;
+}
+
+// Where each kind that runs pods keeps its pod spec.
+const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+/** Whether objects of this kind run pods (known before rendering, so callers can skip the rest). */
+export function runsPods(kind: string): boolean {
+  return kind in POD_SPEC_PATHS;
+}
+
+/** The pod spec of a rendered manifest, or undefined for kinds without pods. */
+export function podSpecOf(manifest: any): PodSpecManifest | undefined {
+  const path = POD_SPEC_PATHS[manifest.kind];
+  return path ? path.reduce((o, k) => o?.[k], manifest) : undefined;
+}
+
+/**
+ * The pods a rendered workload manifest runs at its peak, or undefined for kinds without pods:
+ * - Deployment: replicas plus the rolling update's `maxSurge` (Kubernetes default 25%, rounded up);
+ * - StatefulSet: replicas (its rolling update replaces one pod at a time and never surges);
+ * - Job: `parallelism` (default 1);
+ * - CronJob: one Job at a time, which needs `concurrencyPolicy` Forbid or Replace.
+ * Other kinds that run pods throw: their peak depends on the cluster (a DaemonSet runs one per node)
+ * or on a controller outside the manifest.
+ */
+export function workloadPods(manifest: any): WorkloadPods | undefined {
+  const spec = podSpecOf(manifest);
+  if (!spec) return undefined;
+  const workload = `${manifest.kind}/${manifest.metadata?.name}`;
+  const s = manifest.spec;
+  switch (manifest.kind) {
+    case 'Deployment': {
+      const replicas = s.replicas ?? 1;
+      return { workload, spec, count: replicas + surge(s.strategy, replicas) };
+    }
+    case 'StatefulSet':
+      return { workload, spec, count: s.replicas ?? 1 };
+    case 'Job':
+      return { workload, spec, count: s.parallelism ?? 1 };
+    case 'CronJob': {
+      if ((s.concurrencyPolicy ?? 'Allow') === 'Allow') {
+        throw new Error(`${workload}: concurrencyPolicy is Allow, so any number of its Jobs may run at once and no quota can hold them; `
+          + 'set concurrencyPolicy to Forbid (or Replace)');
+      }
+      return { workload, spec, count: s.jobTemplate.spec.parallelism ?? 1 };
+    }
+    default:
+      throw new Error(`${workload}: the peak number of pods of a ${manifest.kind} cannot be read from its manifest; `
+        + 'run them from a Deployment, StatefulSet, Job or CronJob');
+  }
+}
+
+function surge(strategy: any, replicas: number): number {
+  if (strategy?.type === 'Recreate') return 0;
+  const maxSurge: number | string = strategy?.rollingUpdate?.maxSurge ?? '25%';
+  if (typeof maxSurge === 'number') return maxSurge;
+  // A percentage is rounded up, as the Deployment controller does.
+  return Math.ceil((replicas * Number(maxSurge.replace(/%$/, ''))) / 100);
+}

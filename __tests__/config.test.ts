@@ -216,17 +216,31 @@ describe('publishing', () => {
     }
   };
 
-  test('publish swaps in what fill wrote and leaves nothing beside it', () => withTree((dir, outDir) => {
-    publish(outDir, staging => fs.writeFileSync(path.join(staging, 'new.yaml'), 'new\n'));
+  /** Makes every write to a path through `folder` fail as a full disk would, until restored. */
+  const diskFullIn = (folder: string) => {
+    // The module itself, not this file's import namespace (whose properties are read-only getters).
+    const nodeFs: typeof fs = require('fs');
+    const write = nodeFs.writeFileSync;
+    return jest.spyOn(nodeFs, 'writeFileSync').mockImplementation((file, ...rest) => {
+      if (String(file).includes(`${path.sep}${folder}${path.sep}`)) throw new Error('ENOSPC: no space left on device');
+      write(file, ...rest);
+    });
+  };
+
+  test('publish swaps in the files and leaves nothing beside it', () => withTree((dir, outDir) => {
+    publish(new Map([['new.yaml', 'new\n']]), outDir);
     expect(readTree(outDir)).toEqual({ 'new.yaml': 'new\n' });
     expect(fs.readdirSync(dir)).toEqual(['dist']);
   }));
 
-  test('a fill that fails halfway leaves the previous tree and no staging folder', () => withTree((dir, outDir) => {
-    expect(() => publish(outDir, staging => {
-      fs.writeFileSync(path.join(staging, 'half.yaml'), 'half\n');
-      throw new Error('site 2 failed');
-    })).toThrow('site 2 failed');
+  test('a write that fails halfway leaves the previous tree and no staging folder', () => withTree((dir, outDir) => {
+    const full = diskFullIn('b');
+    try {
+      expect(() => publish(new Map([['a/half.yaml', 'half\n'], ['b/other.yaml', 'other\n']]), outDir)).toThrow('ENOSPC: no space left on device');
+      expect(full).toHaveBeenCalledTimes(2);
+    } finally {
+      full.mockRestore();
+    }
     expect(readTree(outDir)).toEqual(old);
     expect(fs.readdirSync(dir)).toEqual(['dist']);
   }));
@@ -237,13 +251,7 @@ describe('publishing', () => {
     fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify({
       sites: { a: { exposure: { host: 'a.example.com' } }, b: { exposure: { host: 'b.example.com' } } },
     }));
-    // The module itself, not this file's import namespace (whose properties are read-only getters).
-    const nodeFs: typeof fs = require('fs');
-    const write = nodeFs.writeFileSync;
-    const full = jest.spyOn(nodeFs, 'writeFileSync').mockImplementation((file, ...rest) => {
-      if (String(file).includes(`${path.sep}b${path.sep}`)) throw new Error('ENOSPC: no space left on device');
-      write(file, ...rest);
-    });
+    const full = diskFullIn('b');
     const errors: string[] = [];
     try {
       const code = synthesize({ configDir, outDir, log: { log() {}, warn() {}, error: (m: string) => errors.push(m) } });

@@ -1,8 +1,5 @@
 import { ApiObject, Chart } from 'cdk8s';
 
-/** Charts inside `renderingEachObjectOnce`. */
-const rendering = new Set<Chart>();
-
 /**
  * Runs `render` (a chart's `toJson()`) with every ApiObject of `chart` rendered at most once.
  *
@@ -14,13 +11,10 @@ const rendering = new Set<Chart>();
  * chart returns the same objects.
  */
 export function renderingEachObjectOnce<T>(chart: Chart, render: () => T): T {
-  if (rendering.has(chart)) return render();
   const restore = chart.node.findAll().filter(ApiObject.isApiObject).map(renderOnce);
-  rendering.add(chart);
   try {
     return render();
   } finally {
-    rendering.delete(chart);
     restore.forEach(undo => undo());
   }
 }

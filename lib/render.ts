@@ -55,17 +55,16 @@ export function writeFiles(files: RenderedFiles, dir: string) {
 }
 
 /**
- * Replace `outDir` with exactly what `fill` writes into an empty staging folder beside it, swapped
- * in by renames: if `fill` or a rename fails, the staging folder is removed, the previous tree is
+ * Replace `outDir` with exactly `files`: written into a staging folder beside it, then swapped in
+ * by renames. If a write or a rename fails, the staging folder is removed, the previous tree is
  * left (or put back) in place, and the error is rethrown.
  */
-export function publish(outDir: string, fill: (staging: string) => void) {
+export function publish(files: RenderedFiles, outDir: string) {
   const staging = `${outDir}.staging-${process.pid}`;
   const previous = `${outDir}.previous-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
-    fs.mkdirSync(staging, { recursive: true });
-    fill(staging);
+    writeFiles(files, staging);
     const hadPrevious = fs.existsSync(outDir);
     if (hadPrevious) fs.renameSync(outDir, previous);
     try {

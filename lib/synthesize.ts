@@ -30,12 +30,10 @@ export function synthesize(opts: SynthesizeOptions): number {
     log.error(`${result.errors.length} error(s); ${opts.outDir}/ was left unchanged.`);
     return 1;
   }
-  let files = new Map<string, string>();
+  let files;
   try {
-    publish(opts.outDir, staging => {
-      files = renderEnvironments(result.environments, opts);
-      writeFiles(files, staging);
-    });
+    files = renderEnvironments(result.environments, opts);
+    publish(files, opts.outDir);
   } catch (e) {
     log.error(`error: ${(e as Error).message}\n${opts.outDir}/ was left unchanged.`);
     return 1;

@@ -6,7 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { dumpFileName, dumpFileProblem, loadEnvironment, parseDumpFileName, renderEnvironments } from '../lib';
+import { loadEnvironment } from '../lib/config/load';
+import { dumpFileName, dumpFileProblem, parseDumpFileName } from '../lib/constructs/mariadb-backup-scripts';
+import { renderEnvironments } from '../lib/render/render';
 import { REPO, tempDir } from './support/fixtures';
 import { MariaDbInstance, mariadbAvailable, startMariaDb } from './support/mariadb-server';
 import { LocalPod } from './support/pod-runner';

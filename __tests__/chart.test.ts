@@ -1,7 +1,7 @@
 import { Chart, Size, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
-import { StorageClaims, ClaimSource } from '../lib/storage-claims';
-import { WordPressChart } from '../lib/wordpress-chart';
+import { StorageClaims, ClaimSource } from '../lib/constructs/storage-claims';
+import { WordPressChart } from '../lib/chart/wordpress-chart';
 import { MINIMAL_SITE, exampleSites, podTemplate, siteObjects, variantSites } from './support/fixtures';
 import { validateManifest } from './support/k8s-schema';
 

@@ -3,8 +3,8 @@ import * as path from 'path';
 import { stringify } from 'yaml';
 import { REFERENCE_END, REFERENCE_START, configReference, schemaFileText } from '../lib/config/reference';
 import { VALIDATOR_FILE, validatorModuleText } from '../lib/config/validator-source';
-import { publish, renderEnvironments } from '../lib/render';
-import { synthesize } from '../lib/synthesize';
+import { publish, renderEnvironments } from '../lib/render/render';
+import { synthesize } from '../lib/render/synthesize';
 import { REPO, exampleEnvironments, readTree, tempDir } from './support/fixtures';
 
 /** A valid environment every bad case starts from. */

@@ -3,10 +3,11 @@ import * as path from 'path';
 import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
-import {
-  BACKUP_SCRIPT, ClaimOptions, MariaDbBackup, MariaDbBackupProps, MariaDbRestore, MariaDbStatefulSet, RESTORE_SCRIPT,
-  StorageClaims, cronProblem, dumpFileName, formatIssue, loadEnvironment, parseDumpFileName, renderEnvironments, timeZoneProblem,
-} from '../lib';
+import { ClaimOptions, MariaDbBackup, MariaDbBackupProps, MariaDbRestore, MariaDbStatefulSet, StorageClaims } from '../lib';
+import { formatIssue, loadEnvironment } from '../lib/config/load';
+import { BACKUP_SCRIPT, RESTORE_SCRIPT, dumpFileName, parseDumpFileName } from '../lib/constructs/mariadb-backup-scripts';
+import { cronProblem, timeZoneProblem } from '../lib/k8s/schedule';
+import { renderEnvironments } from '../lib/render/render';
 import { podTemplate, tempDir } from './support/fixtures';
 import { validateManifests } from './support/k8s-schema';
 import { LocalPod } from './support/pod-runner';

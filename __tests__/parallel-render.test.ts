@@ -7,7 +7,7 @@ import { REPO, tempDir } from './support/fixtures';
 // TypeScript under jest: this script is bundled with esbuild and run by node, as the app is, and
 // compares rendering on two threads with rendering on one in that same process.
 const SCRIPT = `
-import { renderEnvironments } from ${JSON.stringify(path.join(REPO, 'lib', 'render'))};
+import { renderEnvironments } from ${JSON.stringify(path.join(REPO, 'lib', 'render', 'render'))};
 // require, not import: the patch below must reach render-sites' calls.
 const threads = require('worker_threads');
 

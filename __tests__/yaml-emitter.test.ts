@@ -2,8 +2,8 @@ import { App, Yaml } from 'cdk8s';
 import { parseAllDocuments, stringify } from 'yaml';
 import { loadEnvironment } from '../lib/config/load';
 import { ExposureConfig, SiteConfig } from '../lib/config/schema';
-import { WordPressChart } from '../lib/wordpress-chart';
-import { emitYaml } from '../lib/yaml-emitter';
+import { WordPressChart } from '../lib/chart/wordpress-chart';
+import { emitYaml } from '../lib/render/yaml-emitter';
 import { exampleSites, variantSites } from './support/fixtures';
 
 // emitYaml must write exactly what cdk8s's Yaml.stringify writes, and hand over to it whatever it

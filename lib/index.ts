@@ -1,24 +1,32 @@
-export * from './labels';
-export * from './pod-spec';
-export * from './anti-affinity';
-export * from './storage-claims';
-export * from './mariadb-statefulset';
-export * from './schedule';
-export * from './mariadb-backup-scripts';
-export * from './database-tool-pod';
-export * from './mariadb-backup';
-export * from './mariadb-restore';
-export * from './wordpress-app';
-export * from './ingress-rule';
-export * from './workload-pods';
-export * from './network-policies';
-export * from './namespace-quota';
-export * from './deployer-access';
-export * from './render-once';
-export * from './wordpress-chart';
-export * from './config/schema';
-export * from './config/units';
-export * from './config/load';
-export * from './render';
-export * from './synthesize';
-export * from './config/reference';
+// The library's public API: the constructs, their props and enums, the chart that composes them,
+// and the types those props refer to. Internal helpers (pod-spec builders, the renderer, the config
+// loader) are imported by path inside the project; __tests__/public-api.test.ts lists every export.
+export type { ComponentIdentity } from './k8s/labels';
+export type { IAffinityTarget, ProbeSettings, ProbeTimings, ResourceSpec } from './k8s/pod-spec';
+
+export { AntiAffinity, AntiAffinityMode, NodeAffinityOperator, Topology } from './constructs/anti-affinity';
+export type { AntiAffinityOptions, AntiAffinityProps, NodeAffinityRule } from './constructs/anti-affinity';
+export { ClaimSource, StorageClaims } from './constructs/storage-claims';
+export type { ClaimOptions, NfsVolumeOptions, StorageClaim, StorageClaimsProps } from './constructs/storage-claims';
+export { MARIADB_DEFAULT_IMAGE, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
+export type {
+  DatabaseClient, MariaDbCredentials, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+} from './constructs/mariadb-statefulset';
+export { WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WordPressApp } from './constructs/wordpress-app';
+export type { IDatabaseConnection, PhpSettings, WordPressAppProps } from './constructs/wordpress-app';
+export { ExposureType, IngressRule, IngressTls, IssuerKind } from './constructs/ingress-rule';
+export type { IHttpBackend, IngressRuleProps } from './constructs/ingress-rule';
+export { MariaDbBackup } from './constructs/mariadb-backup';
+export type { BackupRetention, MariaDbBackupProps } from './constructs/mariadb-backup';
+export { MariaDbRestore } from './constructs/mariadb-restore';
+export type { MariaDbRestoreProps } from './constructs/mariadb-restore';
+export { SiteNetworkPolicies, WebAccess } from './constructs/network-policies';
+export type { IClientTrackingServer, NamespacedPods, SiteNetworkPoliciesProps } from './constructs/network-policies';
+export { NamespaceQuota } from './constructs/namespace-quota';
+export type { NamespaceQuotaProps } from './constructs/namespace-quota';
+export { DeployerAccess } from './constructs/deployer-access';
+export type { DeployerAccessProps } from './constructs/deployer-access';
+
+export { WordPressChart } from './chart/wordpress-chart';
+export type { WordPressChartProps } from './chart/wordpress-chart';
+export type { EnvironmentConfig, SiteConfig } from './config/schema';

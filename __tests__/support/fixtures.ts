@@ -4,8 +4,8 @@ import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { Environment, loadConfigDir } from '../../lib/config/load';
 import { SiteConfig } from '../../lib/config/schema';
-import { buildEnvironment } from '../../lib/render';
-import { WordPressChart } from '../../lib/wordpress-chart';
+import { buildEnvironment } from '../../lib/render/render';
+import { WordPressChart } from '../../lib/chart/wordpress-chart';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 

@@ -1,8 +1,8 @@
-import { Chart, Lazy } from 'cdk8s';
+import { Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IHttpBackend } from './ingress-rule';
-import { objectLabels } from './labels';
+import { objectLabels, siteInstance } from '../k8s/labels';
 import { DatabaseClient } from './mariadb-statefulset';
 
 /** Pods in other namespaces, selected by the labels of their namespace and, optionally, their own. */
@@ -119,7 +119,7 @@ export class SiteNetworkPolicies extends Construct {
 
   constructor(scope: Construct, id: string, props: SiteNetworkPoliciesProps) {
     super(scope, id);
-    this.labels = objectLabels({ name: 'wordpress', instance: props.instance ?? Chart.of(this).node.id, component: 'network-policy' });
+    this.labels = objectLabels({ name: 'wordpress', instance: siteInstance(this, props.instance), component: 'network-policy' });
     const db = props.database;
     const web = props.web;
     const dns = namespacedPeer('SiteNetworkPolicies: dns', props.dns ?? KUBE_DNS);

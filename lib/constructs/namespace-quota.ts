@@ -1,8 +1,8 @@
 import { ApiObject, Chart, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { objectLabels } from './labels';
-import { ContainerManifest, WorkloadPods, runsPods, workloadPods } from './workload-pods';
+import { objectLabels, siteInstance } from '../k8s/labels';
+import { ContainerManifest, WorkloadPods, runsPods, workloadPods } from '../k8s/workload-pods';
 
 /** The quota keys computed from the chart, as named in a ResourceQuota. */
 export const QUOTA_RESOURCES = ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'] as const;
@@ -69,7 +69,7 @@ export class NamespaceQuota extends Construct {
     }
     const name = props.name ?? 'compute-resources';
     const chart = Chart.of(this);
-    const labels = objectLabels({ name: 'wordpress', instance: props.instance ?? chart.node.id, component: 'quota' });
+    const labels = objectLabels({ name: 'wordpress', instance: siteInstance(this, props.instance), component: 'quota' });
     const grow = (amount: bigint) => ceilDiv(amount * BigInt(100 + this.headroomPercent), 100n);
 
     this.resourceQuota = new k8s.KubeResourceQuota(this, 'ResourceQuota', {

@@ -1,3 +1,6 @@
+import { Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
+
 /**
  * Identity of one component of a site, rendered as the `app.kubernetes.io/*` recommended labels.
  */
@@ -34,4 +37,12 @@ export function objectLabels(id: ComponentIdentity): Record<string, string> {
     'app.kubernetes.io/part-of': PART_OF,
     'app.kubernetes.io/managed-by': MANAGED_BY,
   };
+}
+
+/**
+ * The site a construct belongs to (`app.kubernetes.io/instance`): the `instance` prop when given,
+ * else the id of the enclosing chart, which is the site name in a `WordPressChart`.
+ */
+export function siteInstance(scope: IConstruct, instance?: string): string {
+  return instance ?? Chart.of(scope).node.id;
 }

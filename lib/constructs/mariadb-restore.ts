@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { DatabaseToolPod } from './database-tool-pod';
 import { RESTORE_SCRIPT, dumpFileProblem, parseDumpFileName } from './mariadb-backup-scripts';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
-import { ResourceSpec } from './pod-spec';
+import { ResourceSpec } from '../k8s/pod-spec';
 import { StorageClaim } from './storage-claims';
 
 export interface MariaDbRestoreProps {

@@ -2,9 +2,9 @@ import { ApiObject, Chart, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { objectLabels } from './labels';
-import { workloadServiceAccount } from './pod-spec';
-import { podSpecOf } from './workload-pods';
+import { objectLabels, siteInstance } from '../k8s/labels';
+import { workloadServiceAccount } from '../k8s/pod-spec';
+import { podSpecOf } from '../k8s/workload-pods';
 
 /** What a deployer may do with the objects it applies: read, create, change and prune them. */
 export const DEPLOY_VERBS: readonly string[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
@@ -59,7 +59,7 @@ export class DeployerAccess extends Construct {
     super(scope, id);
     const name = props.name ?? 'deployer';
     const chart = Chart.of(this);
-    const labels = objectLabels({ name: 'wordpress', instance: props.instance ?? chart.node.id, component: 'deployer' });
+    const labels = objectLabels({ name: 'wordpress', instance: siteInstance(this, props.instance), component: 'deployer' });
 
     this.serviceAccount = workloadServiceAccount(this, name, labels);
     this.role = new k8s.KubeRole(this, 'Role', {

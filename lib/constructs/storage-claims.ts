@@ -2,8 +2,8 @@ import { ApiObject, Chart, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ComponentIdentity, objectLabels } from './labels';
-import { storageQuantity } from './pod-spec';
+import { ComponentIdentity, objectLabels, siteInstance } from '../k8s/labels';
+import { storageQuantity } from '../k8s/pod-spec';
 
 /**
  * Annotations that stop Helm, Argo CD and Flux from ever deleting or pruning an object, so that an
@@ -119,7 +119,7 @@ export class StorageClaims extends Construct {
 
   constructor(scope: Construct, id: string, props: StorageClaimsProps = {}) {
     super(scope, id);
-    this.instance = props.instance ?? Chart.of(this).node.id;
+    this.instance = siteInstance(this, props.instance);
     this.namespace = Chart.of(this).namespace;
     this.content = this.addClaim('wordpress-content', { name: 'wordpress', component: 'content' }, {
       ...props.content,

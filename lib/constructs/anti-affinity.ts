@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IAffinityTarget } from './pod-spec';
+import { IAffinityTarget } from '../k8s/pod-spec';
 
 /** How strongly replicas of one workload avoid each other. */
 export enum AntiAffinityMode {
@@ -14,15 +14,21 @@ export enum AntiAffinityMode {
 
 /** Well-known topology keys; any node label key may be used instead. */
 export enum Topology {
+  /** One node: replicas on different nodes. */
   HOSTNAME = 'kubernetes.io/hostname',
+  /** One zone (the label cloud providers set): replicas in different zones. */
   ZONE = 'topology.kubernetes.io/zone',
 }
 
 /** Operators of a node affinity rule. */
 export enum NodeAffinityOperator {
+  /** The label has one of `values`. */
   IN = 'In',
+  /** The label is absent or has none of `values`. */
   NOT_IN = 'NotIn',
+  /** The label is set, whatever its value. */
   EXISTS = 'Exists',
+  /** The label is not set. */
   DOES_NOT_EXIST = 'DoesNotExist',
 }
 

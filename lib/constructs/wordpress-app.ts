@@ -1,14 +1,14 @@
-import { Chart, Duration, Lazy, Size } from 'cdk8s';
+import { Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AntiAffinity, AntiAffinityOptions } from './anti-affinity';
-import { ComponentIdentity, objectLabels, selectorLabels } from './labels';
+import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import {
   IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
   resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
   workloadServiceAccount,
-} from './pod-spec';
+} from '../k8s/pod-spec';
 import { DatabaseClient } from './mariadb-statefulset';
 import { StorageClaim } from './storage-claims';
 
@@ -135,6 +135,17 @@ const HTTP_PORT = 80;
 const PHP_INI = 'zz-cdk8s.ini';
 const SECRETS_DIR = '/etc/wordpress-secrets';
 
+// Where the official image writes, each on a volume so that the root can stay read-only.
+const VOLUME_MOUNTS: k8s.VolumeMount[] = [
+  { name: 'content', mountPath: '/var/www/html' },
+  { name: 'tmp', mountPath: '/tmp' },
+  { name: 'apache-run', mountPath: '/var/run/apache2' },
+  { name: 'apache-lock', mountPath: '/var/lock/apache2' },
+  { name: 'php-config', mountPath: `/usr/local/etc/php/conf.d/${PHP_INI}`, subPath: PHP_INI, readOnly: true },
+  { name: 'db-credentials', mountPath: `${SECRETS_DIR}/db`, readOnly: true },
+  { name: 'keys', mountPath: `${SECRETS_DIR}/keys`, readOnly: true },
+];
+
 /**
  * WordPress (official Apache image) as a Deployment of interchangeable replicas sharing one
  * content volume, with a ClusterIP Service and, with more than one replica, a PodDisruptionBudget.
@@ -175,22 +186,56 @@ export class WordPressApp extends Construct implements IAffinityTarget {
         + '(pods on other nodes could not attach it); use ReadWriteMany storage or 1 replica');
     }
     const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    this.identity = { name: 'wordpress', instance: siteInstance(this, props.instance), component: 'web' };
+    this.selectorLabels = selectorLabels(this.identity);
+    const labels = objectLabels(this.identity);
+
+    // Construction order is output order: PHP config, account, Service, Deployment, PDB.
+    this.phpConfig = this.addPhpConfig(props.php, resources, labels);
+    const account = workloadServiceAccount(this, this.name, labels);
+    new k8s.KubeService(this, 'Service', {
+      metadata: { name: this.serviceName, labels },
+      spec: {
+        type: 'ClusterIP',
+        selector: this.selectorLabels,
+        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
+      },
+    });
+    props.database.addClient?.({ name: this.name, selectorLabels: this.selectorLabels });
+    const container: k8s.Container = {
+      name: 'wordpress',
+      image,
+      imagePullPolicy: 'IfNotPresent',
+      ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
+      env: WordPressApp.env(props),
+      resources: resourceRequirements(resources),
+      securityContext: restrictedContainerSecurityContext(WORDPRESS_UID, WORDPRESS_UID),
+      ...WordPressApp.probes(props.probes),
+      volumeMounts: VOLUME_MOUNTS,
+    };
+    this.deployment = this.addDeployment(container, WordPressApp.podVolumes(props, this.phpConfig.name), labels, account.name);
+    if (this.replicas > 1) {
+      new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { name: this.name, labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
+      });
+    }
+    new AntiAffinity(this, 'Placement', { target: this, ...props.placement });
+  }
+
+  /** The ini file mounted into the image's conf.d, after checking the limits fit the container. */
+  private addPhpConfig(settings: PhpSettings | undefined, resources: ResourceSpec, labels: Record<string, string>) {
     const php = {
-      uploadMaxSize: props.php?.uploadMaxSize ?? Size.mebibytes(64),
-      memoryLimit: props.php?.memoryLimit ?? Size.mebibytes(256),
-      maxExecutionTime: props.php?.maxExecutionTime ?? Duration.seconds(60),
+      uploadMaxSize: settings?.uploadMaxSize ?? Size.mebibytes(64),
+      memoryLimit: settings?.memoryLimit ?? Size.mebibytes(256),
+      maxExecutionTime: settings?.maxExecutionTime ?? Duration.seconds(60),
     };
     if (php.memoryLimit.toMebibytes() >= resources.memory.toMebibytes()) {
       throw new Error(`WordPressApp: php.memoryLimit (${php.memoryLimit.toMebibytes()}Mi) must be below the container memory `
         + `(${resources.memory.toMebibytes()}Mi); lower it or raise resources.memory`);
     }
-
-    this.identity = { name: 'wordpress', instance: props.instance ?? Chart.of(this).node.id, component: 'web' };
-    this.selectorLabels = selectorLabels(this.identity);
-    const labels = objectLabels(this.identity);
-
     const upload = `${php.uploadMaxSize.toMebibytes()}M`;
-    this.phpConfig = new kplus.ConfigMap(this, 'PhpConfig', {
+    return new kplus.ConfigMap(this, 'PhpConfig', {
       metadata: { name: `${this.name}-php`, labels },
       data: {
         [PHP_INI]: iniLines({
@@ -201,65 +246,71 @@ export class WordPressApp extends Construct implements IAffinityTarget {
         }),
       },
     });
+  }
 
-    const account = workloadServiceAccount(this, this.name, labels);
-    new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.serviceName, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selectorLabels,
-        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
-      },
-    });
-
+  /** Database settings and the 8 keys, every secret as a `*_FILE` path the image reads. */
+  private static env(props: WordPressAppProps): k8s.EnvVar[] {
     const db = props.database;
-    db.addClient?.({ name: this.name, selectorLabels: this.selectorLabels });
-    const dbPasswordFile = `${SECRETS_DIR}/db/${db.credentials.passwordKey}`;
     const env: k8s.EnvVar[] = [
       { name: 'WORDPRESS_DB_HOST', value: `${db.host}:${db.port}` },
       { name: 'WORDPRESS_DB_USER', value: db.username },
       { name: 'WORDPRESS_DB_NAME', value: db.databaseName },
-      { name: 'WORDPRESS_DB_PASSWORD_FILE', value: dbPasswordFile },
+      { name: 'WORDPRESS_DB_PASSWORD_FILE', value: `${SECRETS_DIR}/db/${db.credentials.passwordKey}` },
       { name: 'WORDPRESS_TABLE_PREFIX', value: props.tablePrefix ?? 'wp_' },
       ...Object.entries(WORDPRESS_KEY_NAMES).map(([variable, key]) => ({ name: `${variable}_FILE`, value: `${SECRETS_DIR}/keys/${key}` })),
     ];
     if (props.debug) env.push({ name: 'WORDPRESS_DEBUG', value: '1' });
+    return env;
+  }
 
+  private static probes(settings: ProbeSettings | undefined): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
     // Behind TLS termination WordPress only knows the request was HTTPS from this header;
     // without it the probe may be redirected and never see the page.
     const httpsHeader = [{ name: 'X-Forwarded-Proto', value: 'https' }];
-    const tcp: Pick<k8s.Probe, 'tcpSocket'> = { tcpSocket: { port: k8s.IntOrString.fromString('http') } };
-    const container: k8s.Container = {
-      name: 'wordpress',
-      image,
-      imagePullPolicy: 'IfNotPresent',
-      ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
-      env,
-      resources: resourceRequirements(resources),
-      securityContext: restrictedContainerSecurityContext(WORDPRESS_UID, WORDPRESS_UID),
+    const get = (path: string): Pick<k8s.Probe, 'httpGet'> => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('http'), httpHeaders: httpsHeader },
+    });
+    return {
       // Apache listens only after the entrypoint has copied WordPress onto the volume.
-      startupProbe: probe(tcp, resolveTimings(STARTUP, props.probes?.startup)),
+      startupProbe: probe({ tcpSocket: { port: k8s.IntOrString.fromString('http') } }, resolveTimings(STARTUP, settings?.startup)),
       // A static file: Apache answers without PHP or the database, so a database outage
       // takes pods out of the Service (readiness) without restarting them.
-      livenessProbe: probe({
-        httpGet: { path: '/wp-includes/images/blank.gif', port: k8s.IntOrString.fromString('http'), httpHeaders: httpsHeader },
-      }, resolveTimings(LIVENESS, props.probes?.liveness)),
+      livenessProbe: probe(get('/wp-includes/images/blank.gif'), resolveTimings(LIVENESS, settings?.liveness)),
       // A PHP page that needs the database: ready means serving pages.
-      readinessProbe: probe({
-        httpGet: { path: '/wp-login.php', port: k8s.IntOrString.fromString('http'), httpHeaders: httpsHeader },
-      }, resolveTimings(READINESS, props.probes?.readiness)),
-      volumeMounts: [
-        { name: 'content', mountPath: '/var/www/html' },
-        { name: 'tmp', mountPath: '/tmp' },
-        { name: 'apache-run', mountPath: '/var/run/apache2' },
-        { name: 'apache-lock', mountPath: '/var/lock/apache2' },
-        { name: 'php-config', mountPath: `/usr/local/etc/php/conf.d/${PHP_INI}`, subPath: PHP_INI, readOnly: true },
-        { name: 'db-credentials', mountPath: `${SECRETS_DIR}/db`, readOnly: true },
-        { name: 'keys', mountPath: `${SECRETS_DIR}/keys`, readOnly: true },
-      ],
+      readinessProbe: probe(get('/wp-login.php'), resolveTimings(READINESS, settings?.readiness)),
     };
+  }
 
-    this.deployment = new k8s.KubeDeployment(this, 'Resource', {
+  /** The content claim, emptyDirs where the image writes under a read-only root, config and Secrets. */
+  private static podVolumes(props: WordPressAppProps, phpConfigName: string): k8s.Volume[] {
+    const db = props.database;
+    return [
+      { name: 'content', persistentVolumeClaim: { claimName: props.content.claimName } },
+      { name: 'tmp', emptyDir: {} },
+      { name: 'apache-run', emptyDir: {} },
+      { name: 'apache-lock', emptyDir: {} },
+      { name: 'php-config', configMap: { name: phpConfigName } },
+      {
+        name: 'db-credentials',
+        secret: {
+          secretName: db.credentials.secret.name,
+          defaultMode: 0o440,
+          items: [{ key: db.credentials.passwordKey, path: db.credentials.passwordKey }],
+        },
+      },
+      {
+        name: 'keys',
+        secret: {
+          secretName: props.keys.name,
+          defaultMode: 0o440,
+          items: Object.values(WORDPRESS_KEY_NAMES).map(key => ({ key, path: key })),
+        },
+      },
+    ];
+  }
+
+  private addDeployment(container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>, serviceAccountName: string) {
+    return new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels },
       spec: {
         replicas: this.replicas,
@@ -270,7 +321,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
         template: {
           metadata: { labels, annotations: { 'checksum/config': checksum(this.phpConfig.data) } },
           spec: {
-            serviceAccountName: account.name,
+            serviceAccountName,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             terminationGracePeriodSeconds: 30,
@@ -278,42 +329,11 @@ export class WordPressApp extends Construct implements IAffinityTarget {
             securityContext: restrictedPodSecurityContext(WORDPRESS_UID, WORDPRESS_UID, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]),
             affinity: Lazy.any({ produce: () => this.affinity }),
             containers: [container],
-            volumes: [
-              { name: 'content', persistentVolumeClaim: { claimName: props.content.claimName } },
-              { name: 'tmp', emptyDir: {} },
-              { name: 'apache-run', emptyDir: {} },
-              { name: 'apache-lock', emptyDir: {} },
-              { name: 'php-config', configMap: { name: this.phpConfig.name } },
-              {
-                name: 'db-credentials',
-                secret: {
-                  secretName: db.credentials.secret.name,
-                  defaultMode: 0o440,
-                  items: [{ key: db.credentials.passwordKey, path: db.credentials.passwordKey }],
-                },
-              },
-              {
-                name: 'keys',
-                secret: {
-                  secretName: props.keys.name,
-                  defaultMode: 0o440,
-                  items: Object.values(WORDPRESS_KEY_NAMES).map(key => ({ key, path: key })),
-                },
-              },
-            ],
+            volumes,
           },
         },
       },
     });
-
-    if (this.replicas > 1) {
-      new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
-        metadata: { name: this.name, labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
-      });
-    }
-
-    new AntiAffinity(this, 'Placement', { target: this, ...props.placement });
   }
 
   public addAffinity(affinity: k8s.Affinity): void {

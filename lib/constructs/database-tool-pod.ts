@@ -2,11 +2,11 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ComponentIdentity, objectLabels, selectorLabels } from './labels';
+import { ComponentIdentity, objectLabels, selectorLabels } from '../k8s/labels';
 import { MARIADB_SECRETS_DIR, MARIADB_UID, MariaDbStatefulSet } from './mariadb-statefulset';
 import {
   ResourceSpec, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, workloadServiceAccount,
-} from './pod-spec';
+} from '../k8s/pod-spec';
 import { StorageClaim } from './storage-claims';
 
 /** Where the backup claim is mounted in the backup and restore pods. */

@@ -2,21 +2,21 @@ import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AntiAffinity, AntiAffinityMode, AntiAffinityOptions, NodeAffinityOperator, Topology } from './anti-affinity';
-import { ExposureConfig, NamespacedPodsConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from './config/schema';
-import { parseCpu, parseDuration, parseSize } from './config/units';
-import { DeployerAccess } from './deployer-access';
-import { ExposureType, IngressRule, IngressTls, IssuerKind } from './ingress-rule';
-import { objectLabels } from './labels';
-import { MariaDbBackup } from './mariadb-backup';
-import { MariaDbRestore } from './mariadb-restore';
-import { MariaDbStatefulSet } from './mariadb-statefulset';
-import { INGRESS_NGINX, NamespacedPods, SiteNetworkPolicies, WebAccess } from './network-policies';
-import { NamespaceQuota } from './namespace-quota';
-import { ProbeSettings, ProbeTimings, ResourceSpec } from './pod-spec';
-import { renderingEachObjectOnce } from './render-once';
-import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from './storage-claims';
-import { WordPressApp } from './wordpress-app';
+import { AntiAffinity, AntiAffinityMode, AntiAffinityOptions, NodeAffinityOperator, Topology } from '../constructs/anti-affinity';
+import { ExposureConfig, NamespacedPodsConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from '../config/schema';
+import { parseCpu, parseDuration, parseSize } from '../config/units';
+import { DeployerAccess } from '../constructs/deployer-access';
+import { ExposureType, IngressRule, IngressTls, IssuerKind } from '../constructs/ingress-rule';
+import { objectLabels } from '../k8s/labels';
+import { MariaDbBackup } from '../constructs/mariadb-backup';
+import { MariaDbRestore } from '../constructs/mariadb-restore';
+import { MariaDbStatefulSet } from '../constructs/mariadb-statefulset';
+import { INGRESS_NGINX, NamespacedPods, SiteNetworkPolicies, WebAccess } from '../constructs/network-policies';
+import { NamespaceQuota } from '../constructs/namespace-quota';
+import { ProbeSettings, ProbeTimings, ResourceSpec } from '../k8s/pod-spec';
+import { renderingEachObjectOnce } from '../k8s/render-once';
+import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from '../constructs/storage-claims';
+import { WordPressApp } from '../constructs/wordpress-app';
 
 export interface WordPressChartProps extends Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'> {
   /**

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { objectLabels, ComponentIdentity } from './labels';
+import { objectLabels, ComponentIdentity } from '../k8s/labels';
 
 /** A Service that serves HTTP, such as `WordPressApp`. */
 export interface IHttpBackend {
@@ -16,18 +16,15 @@ export interface IHttpBackend {
 
 /** How the site is reached from outside the cluster. */
 export enum ExposureType {
-  /** An Ingress rule for the cluster's ingress controller. */
+  /**
+   * An Ingress rule for the cluster's ingress controller, where TLS ends; the site's
+   * NetworkPolicy then admits only the controller's pods to WordPress.
+   */
   INGRESS = 'ingress',
   /** A NodePort Service (clusters without an ingress controller). */
   NODE_PORT = 'nodePort',
   /** A LoadBalancer Service. */
   LOAD_BALANCER = 'loadBalancer',
-}
-
-/** Kind of cert-manager issuer. */
-export enum IssuerKind {
-  ISSUER = 'Issuer',
-  CLUSTER_ISSUER = 'ClusterIssuer',
 }
 
 /** TLS for an Ingress. */
@@ -49,6 +46,14 @@ export class IngressTls {
     public readonly secretName?: string,
     public readonly issuer?: { readonly issuer: string; readonly kind: IssuerKind },
   ) {}
+}
+
+/** Kind of cert-manager issuer. */
+export enum IssuerKind {
+  /** An issuer in the site's own namespace. */
+  ISSUER = 'Issuer',
+  /** A cluster-wide issuer. */
+  CLUSTER_ISSUER = 'ClusterIssuer',
 }
 
 export interface IngressRuleProps {

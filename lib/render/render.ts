@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'cdk8s';
-import { Environment } from './config/load';
+import { Environment } from '../config/load';
 import { RenderedFiles, renderSites } from './render-sites';
-import { WordPressChart } from './wordpress-chart';
+import { WordPressChart } from '../chart/wordpress-chart';
 
 export { STORAGE_KINDS } from './render-sites';
 export type { RenderedFiles } from './render-sites';
@@ -21,7 +21,7 @@ export interface RenderOptions {
   /**
    * Render on a worker thread as well, once there are enough sites to repay starting it.
    *
-   * The worker's script is the file holding lib/render-sites.ts: run from TypeScript, a loader node
+   * The worker's script is the file holding lib/render/render-sites.ts: run from TypeScript, a loader node
    * was started with (`node -r sucrase/register/ts`) is inherited by the worker, jest's transform is
    * not (the main thread then renders every site); bundled, it is the bundle, whose entry must do
    * nothing in a worker thread (see main.ts). Output and errors are the same either way.

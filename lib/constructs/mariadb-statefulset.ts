@@ -2,12 +2,12 @@ import { Chart, Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ComponentIdentity, objectLabels, selectorLabels } from './labels';
+import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import {
   IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
   resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
   storageQuantity, workloadServiceAccount,
-} from './pod-spec';
+} from '../k8s/pod-spec';
 
 /** The official MariaDB image, pinned to the 11.4 LTS series. */
 export const MARIADB_DEFAULT_IMAGE = 'mariadb:11.4';
@@ -171,18 +171,22 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     };
     this.image = props.image ?? MARIADB_DEFAULT_IMAGE;
     checkImage('MariaDbStatefulSet', 'image', this.image);
-    this.identity = { name: 'mariadb', instance: props.instance ?? Chart.of(this).node.id, component: 'database' };
+    this.identity = { name: 'mariadb', instance: siteInstance(this, props.instance), component: 'database' };
     this.selectorLabels = selectorLabels(this.identity);
     const labels = objectLabels(this.identity);
 
-    const cnf = `[mysqld]\n${iniLines({ ...DEFAULT_CONFIG, ...props.config })}`;
+    // Construction order is output order: config, account, services, then the set.
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
-      data: { [CONFIG_FILE]: cnf },
+      data: { [CONFIG_FILE]: `[mysqld]\n${iniLines({ ...DEFAULT_CONFIG, ...props.config })}` },
     });
-
     const account = workloadServiceAccount(this, this.name, labels);
+    this.addServices(labels);
+    this.statefulSet = this.addStatefulSet(props, labels, account.name);
+  }
 
+  /** The headless Service (per-pod DNS, published before ready) and the ClusterIP Service for clients. */
+  private addServices(labels: Record<string, string>) {
     const servicePort: k8s.ServicePort = { name: 'mysql', port: PORT, targetPort: k8s.IntOrString.fromString('mysql'), protocol: 'TCP' };
     new k8s.KubeService(this, 'HeadlessService', {
       metadata: { name: this.headlessServiceName, labels },
@@ -192,50 +196,10 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       metadata: { name: this.name, labels },
       spec: { type: 'ClusterIP', selector: this.selectorLabels, ports: [servicePort] },
     });
+  }
 
-    const rootFile = `${MARIADB_SECRETS_DIR}/${this.credentials.rootPasswordKey}`;
-    const passwordFile = `${MARIADB_SECRETS_DIR}/${this.credentials.passwordKey}`;
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
-
-    // `mariadb-admin ping` succeeds whenever the server process answers, even with "access denied":
-    // liveness must not depend on credentials or on the database being usable. Over TCP, because
-    // the entrypoint's first-boot server listens on the socket only and is not the real one yet
-    // (mariadb-admin ignores MYSQL_HOST, so the host is given here; the port comes from MYSQL_TCP_PORT).
-    const ping: k8s.ExecAction = { command: ['mariadb-admin', '--host=127.0.0.1', '--connect-timeout=3', '--silent', 'ping'] };
-    // Readiness: the application user can log in and run a query in its database.
-    const query: k8s.ExecAction = {
-      command: ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
-    };
-
-    const container: k8s.Container = {
-      name: 'mariadb',
-      image: this.image,
-      imagePullPolicy: 'IfNotPresent',
-      ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }],
-      env: [
-        { name: 'MARIADB_ROOT_PASSWORD_FILE', value: rootFile },
-        { name: 'MARIADB_PASSWORD_FILE', value: passwordFile },
-        { name: 'MARIADB_USER', value: this.username },
-        { name: 'MARIADB_DATABASE', value: this.databaseName },
-        { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
-        // Default port of the client tools the probes run.
-        { name: 'MYSQL_TCP_PORT', value: String(PORT) },
-      ],
-      resources: resourceRequirements(resources),
-      securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
-      startupProbe: probe({ exec: ping }, resolveTimings(STARTUP, props.probes?.startup)),
-      livenessProbe: probe({ exec: ping }, resolveTimings(LIVENESS, props.probes?.liveness)),
-      readinessProbe: probe({ exec: query }, resolveTimings(READINESS, props.probes?.readiness)),
-      volumeMounts: [
-        { name: 'data', mountPath: '/var/lib/mysql' },
-        { name: 'run', mountPath: '/run/mysqld' },
-        { name: 'tmp', mountPath: '/tmp' },
-        { name: 'config', mountPath: `/etc/mysql/conf.d/${CONFIG_FILE}`, subPath: CONFIG_FILE, readOnly: true },
-        { name: 'credentials', mountPath: MARIADB_SECRETS_DIR, readOnly: true },
-      ],
-    };
-
-    this.statefulSet = new k8s.KubeStatefulSet(this, 'Resource', {
+  private addStatefulSet(props: MariaDbStatefulSetProps, labels: Record<string, string>, serviceAccountName: string) {
+    return new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: this.name, labels },
       spec: {
         serviceName: this.headlessServiceName,
@@ -255,33 +219,89 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
         template: {
           metadata: { labels, annotations: { 'checksum/config': checksum(this.configMap.data) } },
           spec: {
-            serviceAccountName: account.name,
+            serviceAccountName,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             terminationGracePeriodSeconds: 60,
             securityContext: restrictedPodSecurityContext(MARIADB_UID, MARIADB_UID),
             affinity: Lazy.any({ produce: () => this.affinity }),
-            containers: [container],
-            volumes: [
-              { name: 'run', emptyDir: {} },
-              { name: 'tmp', emptyDir: {} },
-              { name: 'config', configMap: { name: this.configMap.name } },
-              {
-                name: 'credentials',
-                secret: {
-                  secretName: this.credentials.secret.name,
-                  defaultMode: 0o440,
-                  items: [
-                    { key: this.credentials.rootPasswordKey, path: this.credentials.rootPasswordKey },
-                    { key: this.credentials.passwordKey, path: this.credentials.passwordKey },
-                  ],
-                },
-              },
-            ],
+            containers: [this.serverContainer(props)],
+            volumes: this.podVolumes(),
           },
         },
       },
     });
+  }
+
+  private serverContainer(props: MariaDbStatefulSetProps): k8s.Container {
+    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    return {
+      name: 'mariadb',
+      image: this.image,
+      imagePullPolicy: 'IfNotPresent',
+      ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }],
+      env: this.serverEnv(),
+      resources: resourceRequirements(resources),
+      securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
+      ...MariaDbStatefulSet.probes(props.probes),
+      volumeMounts: [
+        { name: 'data', mountPath: '/var/lib/mysql' },
+        { name: 'run', mountPath: '/run/mysqld' },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'config', mountPath: `/etc/mysql/conf.d/${CONFIG_FILE}`, subPath: CONFIG_FILE, readOnly: true },
+        { name: 'credentials', mountPath: MARIADB_SECRETS_DIR, readOnly: true },
+      ],
+    };
+  }
+
+  /** First-start settings of the image's entrypoint; passwords only as `*_FILE` paths. */
+  private serverEnv(): k8s.EnvVar[] {
+    return [
+      { name: 'MARIADB_ROOT_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.rootPasswordKey}` },
+      { name: 'MARIADB_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.passwordKey}` },
+      { name: 'MARIADB_USER', value: this.username },
+      { name: 'MARIADB_DATABASE', value: this.databaseName },
+      { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
+      // Default port of the client tools the probes run.
+      { name: 'MYSQL_TCP_PORT', value: String(PORT) },
+    ];
+  }
+
+  private static probes(settings: ProbeSettings | undefined): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
+    // `mariadb-admin ping` succeeds whenever the server process answers, even with "access denied":
+    // liveness must not depend on credentials or on the database being usable. Over TCP, because
+    // the entrypoint's first-boot server listens on the socket only and is not the real one yet
+    // (mariadb-admin ignores MYSQL_HOST, so the host is given here; the port comes from MYSQL_TCP_PORT).
+    const ping: k8s.ExecAction = { command: ['mariadb-admin', '--host=127.0.0.1', '--connect-timeout=3', '--silent', 'ping'] };
+    // Readiness: the application user can log in and run a query in its database.
+    const query: k8s.ExecAction = {
+      command: ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
+    };
+    return {
+      startupProbe: probe({ exec: ping }, resolveTimings(STARTUP, settings?.startup)),
+      livenessProbe: probe({ exec: ping }, resolveTimings(LIVENESS, settings?.liveness)),
+      readinessProbe: probe({ exec: query }, resolveTimings(READINESS, settings?.readiness)),
+    };
+  }
+
+  /** Writable scratch for the read-only root, my.cnf, and the two password files. */
+  private podVolumes(): k8s.Volume[] {
+    return [
+      { name: 'run', emptyDir: {} },
+      { name: 'tmp', emptyDir: {} },
+      { name: 'config', configMap: { name: this.configMap.name } },
+      {
+        name: 'credentials',
+        secret: {
+          secretName: this.credentials.secret.name,
+          defaultMode: 0o440,
+          items: [
+            { key: this.credentials.rootPasswordKey, path: this.credentials.rootPasswordKey },
+            { key: this.credentials.passwordKey, path: this.credentials.passwordKey },
+          ],
+        },
+      },
+    ];
   }
 
   /**

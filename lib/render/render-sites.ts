@@ -1,8 +1,8 @@
 import * as os from 'os';
 import { MessageChannel, MessagePort, Worker, isMainThread, receiveMessageOnPort, workerData } from 'worker_threads';
 import { App } from 'cdk8s';
-import { SiteConfig } from './config/schema';
-import { WordPressChart } from './wordpress-chart';
+import { SiteConfig } from '../config/schema';
+import { WordPressChart } from '../chart/wordpress-chart';
 import { emitYaml } from './yaml-emitter';
 
 /** Kinds that hold or protect data: rendered into `storage.k8s.yaml`, apart from the workloads. */

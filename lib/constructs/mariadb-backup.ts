@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { DatabaseToolPod } from './database-tool-pod';
 import { BACKUP_SCRIPT } from './mariadb-backup-scripts';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
-import { ResourceSpec } from './pod-spec';
-import { cronProblem, timeZoneProblem } from './schedule';
+import { ResourceSpec } from '../k8s/pod-spec';
+import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { StorageClaim } from './storage-claims';
 
 /** Which dumps to keep. A dump is deleted only when no rule keeps it. */

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { formatIssue, loadConfigDir } from './config/load';
+import { formatIssue, loadConfigDir } from '../config/load';
 import { RenderOptions, publish, renderEnvironments, writeFiles } from './render';
 
 export interface SynthesizeOptions extends RenderOptions {

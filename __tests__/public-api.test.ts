@@ -1,0 +1,47 @@
+// The library's public API is what lib/index.ts exports. Changing it must be a deliberate edit of
+// this list: an internal helper that leaks into the index, or a construct that drops out, fails here.
+import * as path from 'path';
+import * as ts from 'typescript';
+import * as lib from '../lib';
+import { REPO } from './support/fixtures';
+
+// Values: classes, enums and constants that exist at run time.
+const VALUES = [
+  'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'IngressRule', 'IngressTls',
+  'IssuerKind', 'MARIADB_DEFAULT_IMAGE', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
+  'NodeAffinityOperator', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
+  'WORDPRESS_KEY_NAMES', 'WebAccess', 'WordPressApp', 'WordPressChart',
+];
+
+// Types only: props interfaces and the types they refer to.
+const TYPES = [
+  'AntiAffinityOptions', 'AntiAffinityProps', 'BackupRetention', 'ClaimOptions', 'ComponentIdentity', 'DatabaseClient',
+  'DeployerAccessProps', 'EnvironmentConfig', 'IAffinityTarget', 'IClientTrackingServer', 'IDatabaseConnection',
+  'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbRestoreProps',
+  'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
+  'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResourceSpec', 'SiteConfig',
+  'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'WordPressAppProps', 'WordPressChartProps',
+];
+
+/** Every name lib/index.ts exports, types included, as the compiler sees the module. */
+function exportedNames(): string[] {
+  const index = path.join(REPO, 'lib', 'index.ts');
+  const program = ts.createProgram([index], { strict: true, skipLibCheck: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const module = checker.getSymbolAtLocation(program.getSourceFile(index)!)!;
+  return checker.getExportsOfModule(module).map(s => s.getName()).sort();
+}
+
+test('the run-time exports are exactly the constructs, enums and constants listed', () => {
+  expect(Object.keys(lib).sort()).toEqual([...VALUES].sort());
+});
+
+test('the exported names, types included, are exactly the listed API', () => {
+  expect(exportedNames()).toEqual([...VALUES, ...TYPES].sort());
+});
+
+test('the five constructs the library is for are classes of the index', () => {
+  for (const name of ['WordPressApp', 'MariaDbStatefulSet', 'StorageClaims', 'IngressRule', 'AntiAffinity'] as const) {
+    expect(typeof lib[name]).toBe('function');
+  }
+});

@@ -35,4 +35,27 @@ describe('cdk8s synth', () => {
     expect(bad.stderr).toContain('2 error(s); dist/ was left unchanged.');
     expect(readTree(path.join(work.dir, 'dist'))).toEqual(good);
   }, 60_000);
+
+  test('`npm run synth` on a bad config prints our error lines and nothing after them', () => {
+    // The npm script is this wrapper around `cdk8s synth`; run it as npm would, from the project.
+    expect(JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).scripts.synth).toBe('node scripts/synth.js');
+    writeConfig('sites:\n  default:\n    exposure: { host: blog.example.com, nodePort: 30080 }\n');
+    const bad = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'synth.js')], { cwd: work.dir, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('Synthesizing application\n');
+    expect(bad.stderr).toBe([
+      'error: config/test.yaml: sites.default.exposure.nodePort: only applies to type nodePort/loadBalancer; remove it or change exposure.type',
+      'error: config/test.yaml: sites.default.namespace: namespace "default" is the cluster\'s default namespace, shared by every workload that names none; '
+        + 'the site\'s default-deny NetworkPolicies and ResourceQuota would apply to everything in it. Set sites.default.namespace to a namespace of the site\'s own, e.g. "default-site"',
+      '2 error(s); dist/ was left unchanged.',
+      '',
+    ].join('\n'));
+  }, 60_000);
+
+  test('the wrapper passes a successful run through unchanged, exit code included', () => {
+    writeConfig('sites:\n  blog:\n    exposure: { host: blog.example.com }\n');
+    const ok = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'synth.js')], { cwd: work.dir, encoding: 'utf8' });
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test/blog/app.k8s.yaml\n  - .cdk8s-out/test/blog/storage.k8s.yaml\n');
+  }, 60_000);
 });

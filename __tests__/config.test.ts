@@ -54,7 +54,7 @@ const BAD: Array<[string, Patch | string, string, RegExp]> = [
   ['Ingress without host', c => { delete c.sites.blog.exposure.host; }, 'sites.blog.exposure.host', /is required for type ingress/],
   ['TLS without a source', c => { c.sites.blog.exposure.tls = {}; }, 'sites.blog.exposure.tls', /needs secretName .* or issuer/],
   ['issuer kind without issuer', c => { c.sites.blog.exposure.tls = { secretName: 's', issuerKind: 'Issuer' }; }, 'sites.blog.exposure.tls.issuerKind', /is set without issuer/],
-  ['two sites in one namespace', c => { c.sites.shop = { namespace: 'blog', exposure: { host: 'shop.example.com' } }; }, 'sites.shop.namespace', /namespace "blog" is already used by site "blog"/],
+  ['two sites in one namespace', c => { c.sites.shop = { namespace: 'blog', exposure: { host: 'shop.example.com' } }; }, 'sites.shop.namespace', /: namespace "blog" is already used by site "blog" of .*prod.yaml; give each site its own namespace/],
   ['In without values', c => { c.sites.blog.wordpress.placement = { nodeAffinity: [{ key: 'pool', operator: 'In' }] }; }, 'sites.blog.wordpress.placement.nodeAffinity.0.values', /operator In needs at least one value/],
   ['Exists with values', c => { c.sites.blog.database.placement = { nodeAffinity: [{ key: 'ssd', operator: 'Exists', values: ['x'] }] }; }, 'sites.blog.database.placement.nodeAffinity.0.values', /operator Exists takes no values/],
   ['unknown access mode', c => { c.sites.blog.wordpress.content.accessModes = ['ReadWriteSometimes']; }, 'sites.blog.wordpress.content.accessModes.0', /got "ReadWriteSometimes"\); use one of: ReadWriteOnce/],
@@ -65,7 +65,28 @@ const BAD: Array<[string, Patch | string, string, RegExp]> = [
   ['multi-line my.cnf value', c => { c.sites.blog.database.config = { max_connections: '1\n[client]' }; }, 'sites.blog.database.config.max_connections', /one-line string value/],
   ['my.cnf option in capitals', c => { c.sites.blog.database.config = { MaxConnections: '5' }; }, 'sites.blog.database.config.MaxConnections', /name "MaxConnections" is invalid; use lowercase option names/],
   ['YAML syntax error', 'sites:\n  blog: {exposure: {host: a.example.com}\n', 'line 3', /YAML syntax error/],
-  ['duplicate YAML key', 'sites:\n  blog: {exposure: {host: a.example.com}}\n  blog: {exposure: {host: b.example.com}}\n', 'line 3', /YAML syntax error: Map keys must be unique/],
+  ['duplicate YAML key', 'sites:\n  blog: {exposure: {host: a.example.com}}\n  blog: {exposure: {host: b.example.com}}\n', 'sites.blog', /: key "blog" is given twice, at lines 2 and 3; keep one/],
+  ['duplicate YAML key in a list item', 'sites:\n  blog:\n    exposure: {host: a.example.com}\n    wordpress:\n      placement:\n        nodeAffinity:\n          - key: pool\n            operator: Exists\n            key: zone\n',
+    'sites.blog.wordpress.placement.nodeAffinity.0.key', /: key "key" is given twice, at lines 7 and 9; keep one/],
+  // Namespaces the cluster or another tenant owns: a default-deny policy and a quota there break them.
+  ['site in the default namespace', c => { c.sites.blog.namespace = 'default'; }, 'sites.blog.namespace', /: namespace "default" is the cluster's default namespace.*default-deny NetworkPolicies and ResourceQuota.*Set sites.blog.namespace to a namespace of the site's own/],
+  ['site named after a kube-* namespace', c => { c.sites['kube-system'] = c.sites.blog; delete c.sites.blog; }, 'sites.kube-system.namespace', /: namespace "kube-system" belongs to Kubernetes itself/],
+  ['site in an OpenShift namespace', c => { c.sites.blog.namespace = 'openshift-ingress'; }, 'sites.blog.namespace', /: namespace "openshift-ingress" belongs to OpenShift's own components/],
+  ['site in the default ingress controller namespace', c => { c.sites.blog.namespace = 'ingress-nginx'; }, 'sites.blog.namespace', /: namespace "ingress-nginx" is where the ingress controller \(security.ingressController of site "blog" in .*prod.yaml\) runs/],
+  ['site in another site\'s controller namespace', c => {
+    c.sites.blog.security = { ingressController: { namespaceSelector: { 'kubernetes.io/metadata.name': 'traefik' } } };
+    c.sites.shop = { namespace: 'traefik', exposure: { host: 'shop.example.com' } };
+  }, 'sites.shop.namespace', /: namespace "traefik" is where the ingress controller \(security.ingressController of site "blog" in .*\) runs.*cutting it off/],
+  ['site in the DNS namespace', c => {
+    c.sites.blog.security = { dns: { namespaceSelector: { 'kubernetes.io/metadata.name': 'coredns' } } };
+    c.sites.shop = { namespace: 'coredns', exposure: { host: 'shop.example.com' } };
+  }, 'sites.shop.namespace', /: namespace "coredns" is where the cluster DNS \(security.dns of site "blog" in .*\) runs/],
+  // Two sites claiming one thing of the cluster.
+  ['two sites for one host and path', c => { c.sites.shop = { exposure: { host: 'blog.example.com' } }; }, 'sites.shop.exposure.host', /: host and path "blog.example.com\/" are already routed to site "blog" of .*prod.yaml: two Ingresses for one URL/],
+  ['two sites sharing a static volume name', c => {
+    c.sites.blog.wordpress.content.nfs = { server: 'nfs.example.com', path: '/exports/blog', volumeName: 'shared-pv' };
+    c.sites.shop = { exposure: { host: 'shop.example.com' }, backup: { volume: { nfs: { server: 'nfs.example.com', path: '/exports/shop', volumeName: 'shared-pv' } } } };
+  }, 'sites.shop.backup.volume.nfs.volumeName', /: PersistentVolume "shared-pv" is already the volume of site "blog" of .*prod.yaml; PersistentVolumes are cluster-wide/],
 ];
 
 describe('bad configs are rejected with file, path, value and fix, and dist/ stays byte-identical', () => {
@@ -148,6 +169,50 @@ describe('bad configs are rejected with file, path, value and fix, and dist/ sta
     expect(synthesize({ configDir, outDir: out, log: { ...quiet, warn: (m: string) => warnings.push(m) } })).toBe(0);
     expect(warnings).toEqual([expect.stringMatching(/sites.blog.wordpress.placement.antiAffinity: hard anti-affinity with 3 replicas but cluster.nodes is 2: 1 pod\(s\) will stay Pending/)]);
     expect(readTree(out)['prod/blog/app.k8s.yaml']).toContain('requiredDuringSchedulingIgnoredDuringExecution');
+  });
+
+  /** Writes `files` (name → config) into a fresh config dir and synthesizes it; returns the code and error lines. */
+  const run = (files: Record<string, object>) => {
+    const configDir = fs.mkdtempSync(path.join(work.dir, 'cluster-'));
+    for (const [name, config] of Object.entries(files)) fs.writeFileSync(path.join(configDir, name), stringify(config));
+    const errors: string[] = [];
+    const code = synthesize({ configDir, outDir, log: { ...quiet, error: (m: string) => errors.push(m) } });
+    return { code, errors: errors.filter(e => e.startsWith('error: ')).map(e => e.slice(e.indexOf(configDir) + configDir.length + 1)) };
+  };
+  const site = (host: string, extra: object = {}) => ({ exposure: { host }, ...extra });
+
+  describe('files naming one cluster are checked together; dist/ stays byte-identical', () => {
+    const cluster = { cluster: { name: 'eu-1' } };
+    test.each([
+      ['a namespace', { sites: { blog: site('a.example.com') } }, { sites: { blog: site('b.example.com') } },
+        'b.yaml: sites.blog.namespace: namespace "blog" is already used by site "blog" of '],
+      ['a host and path', { sites: { blog: site('a.example.com') } }, { sites: { shop: site('a.example.com') } },
+        'b.yaml: sites.shop.exposure.host: host and path "a.example.com/" are already routed to site "blog" of '],
+      ['a PersistentVolume name', { sites: { blog: site('a.example.com', { wordpress: { content: { nfs: { server: 'n', path: '/a', volumeName: 'pv-1' } } } }) } },
+        { sites: { shop: site('b.example.com', { wordpress: { content: { nfs: { server: 'n', path: '/b', volumeName: 'pv-1' } } } }) } },
+        'b.yaml: sites.shop.wordpress.content.nfs.volumeName: PersistentVolume "pv-1" is already the volume of site "blog" of '],
+      ['an ingress controller namespace', { sites: { blog: site('a.example.com') } }, { sites: { 'ingress-nginx': site('b.example.com') } },
+        'b.yaml: sites.ingress-nginx.namespace: namespace "ingress-nginx" is where the ingress controller'],
+    ])('two files sharing %s', (_, a, b, expected) => {
+      const { code, errors } = run({ 'a.yaml': { ...cluster, ...a }, 'b.yaml': { ...cluster, ...b } });
+      expect(code).toBe(1);
+      expect(errors).toEqual([expect.stringContaining(expected)]);
+      expect(errors[0]).toContain('(cluster "eu-1")');
+      expect(readTree(outDir)).toEqual(before);
+    });
+
+    test('files without cluster.name are clusters of their own: dev and prod may both hold site "blog"', () => {
+      const out = path.join(work.dir, 'two-clusters-out');
+      const configDir = fs.mkdtempSync(path.join(work.dir, 'two-clusters-'));
+      for (const env of ['dev', 'prod']) fs.writeFileSync(path.join(configDir, `${env}.yaml`), stringify({ sites: { blog: site('blog.example.com') } }));
+      expect(synthesize({ configDir, outDir: out, log: quiet })).toBe(0);
+      expect(Object.keys(readTree(out)).sort()).toEqual(['dev/blog/app.k8s.yaml', 'dev/blog/storage.k8s.yaml', 'prod/blog/app.k8s.yaml', 'prod/blog/storage.k8s.yaml']);
+    });
+
+    test('one host may serve two sites on different paths', () => {
+      const paths = { sites: { blog: site('example.com', { exposure: { host: 'example.com', path: '/blog' } }), shop: site('example.com', { exposure: { host: 'example.com', path: '/shop' } }) } };
+      expect(run({ 'prod.yaml': paths })).toEqual({ code: 0, errors: [] });
+    });
   });
 
   test('defaults are inherited and overridden key by key', () => {

@@ -8,7 +8,7 @@ import { parseCpu, parseDuration, parseSize } from '../config/units';
 import { DeployerAccess } from '../constructs/deployer-access';
 import { ExposureType, IngressRule, IngressTls, IssuerKind } from '../constructs/ingress-rule';
 import { objectLabels } from '../k8s/labels';
-import { MariaDbBackup } from '../constructs/mariadb-backup';
+import { BACKUP_CLAIM, MariaDbBackup } from '../constructs/mariadb-backup';
 import { MariaDbRestore } from '../constructs/mariadb-restore';
 import { MariaDbStatefulSet } from '../constructs/mariadb-statefulset';
 import { INGRESS_NGINX, NamespacedPods, SiteNetworkPolicies, WebAccess } from '../constructs/network-policies';
@@ -104,7 +104,7 @@ export class WordPressChart extends Chart {
     // --- backup (data safety) ---
     const backup = site.backup ?? {};
     if (backup.enabled ?? true) {
-      const backupClaim = this.storage.addClaim('mariadb-backups', { name: 'mariadb', component: 'backup' }, claimOptions(backup.volume));
+      const backupClaim = this.storage.addClaim(BACKUP_CLAIM, { name: 'mariadb', component: 'backup' }, claimOptions(backup.volume));
       const resources = resourceSpec(backup.resources);
       new MariaDbBackup(this, 'Backup', {
         database: this.database,

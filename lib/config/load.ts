@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { parseDocument } from 'yaml';
+import { LineCounter, Node, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import { dumpFileProblem } from '../constructs/mariadb-backup-scripts';
 import { imagePinProblem } from '../k8s/pod-spec';
 import { cronProblem, timeZoneProblem } from '../k8s/schedule';
+import { clusterChecks } from './cluster-checks';
 import { parseSize } from './units';
 import { BackupConfig, EnvironmentConfig, ResourcesConfig, SiteConfig } from './schema';
 import generatedValidator from '#config-validator';
@@ -30,9 +31,15 @@ export interface Environment {
 }
 
 export interface LoadResult {
+  /** Environments without errors, ready to render. */
   readonly environments: Environment[];
   readonly errors: ConfigIssue[];
   readonly warnings: ConfigIssue[];
+  /**
+   * Environments that passed the schema, with or without errors of their own: the checks across
+   * files run on these, so that one run reports every problem.
+   */
+  readonly parsed?: Environment[];
 }
 
 /** `file: path: message`, the one format every issue is printed in. */
@@ -47,13 +54,18 @@ function validate(data: unknown) {
   return { ok: validator(data) as boolean, errors: validator.errors ?? [] };
 }
 
-/** Load every `*.yaml` file of a directory (sorted), each an environment. */
+/**
+ * Load every `*.yaml` file of a directory (sorted), each an environment, then check the sites of
+ * environments that share a cluster against each other (lib/config/cluster-checks.ts).
+ */
 export function loadConfigDir(dir: string): LoadResult {
   const files = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort().map(f => path.join(dir, f));
   if (files.length === 0) {
     return { environments: [], errors: [{ file: dir, path: '', message: 'no *.yaml environment files found; add one, e.g. config/dev.yaml' }], warnings: [] };
   }
-  return combine(files.map(f => loadEnvironment(f, fs.readFileSync(f, 'utf8'))));
+  const results = files.map(f => loadEnvironment(f, fs.readFileSync(f, 'utf8')));
+  const result = combine(results);
+  return { ...result, errors: [...result.errors, ...clusterChecks(results.flatMap(r => r.parsed ?? []))] };
 }
 
 function combine(results: LoadResult[]): LoadResult {
@@ -69,11 +81,10 @@ export function loadEnvironment(file: string, text: string): LoadResult {
   const name = path.basename(file).replace(/\.yaml$/, '');
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    return {
-      environments: [],
-      errors: doc.errors.map(e => ({ file, path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix the syntax` })),
-      warnings: [],
-    };
+    const syntax = doc.errors.filter(e => e.code !== 'DUPLICATE_KEY')
+      .map(e => ({ file, path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML syntax error: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}; fix the syntax` }));
+    const duplicates = doc.errors.length > syntax.length ? duplicateKeys(file, text) : [];
+    return { environments: [], errors: [...syntax, ...duplicates], warnings: [] };
   }
   const data = doc.toJS() ?? {};
   const errors: ConfigIssue[] = [];
@@ -92,7 +103,46 @@ export function loadEnvironment(file: string, text: string): LoadResult {
   }
   const warnings: ConfigIssue[] = [];
   crossChecks(file, config, sites, errors, warnings);
-  return { environments: errors.length ? [] : [{ name, file, config, sites }], errors, warnings };
+  const env = { name, file, config, sites };
+  return { environments: errors.length ? [] : [env], errors, warnings, parsed: [env] };
+}
+
+/**
+ * Every key given twice in one mapping, with the lines of both: YAML parsers disagree on which one
+ * wins, so a repeated key is an error that must name what to remove.
+ */
+function duplicateKeys(file: string, text: string): ConfigIssue[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+  const issues: ConfigIssue[] = [];
+  const lineOf = (node: Node) => lines.linePos(node.range![0]).line;
+  visit(doc, {
+    Map(_, map, ancestors) {
+      const first = new Map<string, Node>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        const earlier = first.get(key);
+        if (!earlier) {
+          first.set(key, pair.key);
+          continue;
+        }
+        const at = [...yamlPath([...ancestors, map]), key].join('.');
+        issues.push({ file, path: at, message: `key "${key}" is given twice, at lines ${lineOf(earlier)} and ${lineOf(pair.key)}; keep one (merge their settings into it)` });
+      }
+    },
+  });
+  return issues;
+}
+
+/** Dotted config path of a node from its ancestors as `visit` gives them (map keys, sequence indexes). */
+function yamlPath(ancestors: readonly unknown[]): string[] {
+  const parts: string[] = [];
+  ancestors.forEach((node, i) => {
+    if (isPair(node) && isScalar(node.key)) parts.push(String(node.key.value));
+    if (isSeq(node)) parts.push(String(node.items.indexOf(ancestors[i + 1] as never)));
+  });
+  return parts;
 }
 
 /** Objects merge key by key; anything else in `override` replaces. */
@@ -191,14 +241,9 @@ function memoryOf(resources: ResourcesConfig | undefined, fallback: string): str
 function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string, SiteConfig>, errors: ConfigIssue[], warnings: ConfigIssue[]) {
   const err = (p: string, message: string) => errors.push({ file, path: p, message });
   const warn = (p: string, message: string) => warnings.push({ file, path: p, message });
-  const namespaces = new Map<string, string>();
 
   for (const [name, site] of Object.entries(sites)) {
     const at = `sites.${name}`;
-    const ns = site.namespace ?? name;
-    const other = namespaces.get(ns);
-    if (other) err(`${at}.namespace`, `namespace "${ns}" is already used by site "${other}"; give each site its own namespace`);
-    namespaces.set(ns, name);
 
     const wp = site.wordpress ?? {};
     const db = site.database ?? {};

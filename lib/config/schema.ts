@@ -235,9 +235,10 @@ export const SiteSchema = Type.Object({
 export const EnvironmentSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
   cluster: Type.Optional(Type.Object({
+    name: Type.Optional(DnsLabel('Name of the target cluster. Environment files with the same name deploy into one cluster and are checked together: no two sites may share a namespace, a host and path, or a PersistentVolume name. Default: the environment name (a cluster of its own).')),
     nodes: Type.Optional(Type.Integer({ minimum: 1, description: 'Schedulable nodes (for hard anti-affinity checks).' })),
     zones: Type.Optional(Type.Integer({ minimum: 1, description: 'Zones (for hard anti-affinity checks).' })),
-  }, { ...strict, description: 'What the target cluster offers; used for warnings.' })),
+  }, { ...strict, description: 'The target cluster: its name, for collision checks across files, and what it offers, for warnings.' })),
   defaults: Type.Optional(Type.Omit(SiteSchema, ['namespace'], { ...strict, description: 'Settings every site inherits, with the same keys as `sites.<name>` (except namespace); a site overrides them key by key.' })),
   sites: Type.Record(Type.String(), SiteSchema, {
     minProperties: 1, description: 'Sites by name (a DNS label); each gets its own namespace.',

@@ -10,6 +10,9 @@ import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { StorageClaim } from './storage-claims';
 
 /** Which dumps to keep. A dump is deleted only when no rule keeps it. */
+/** Name of the claim the dumps are written to, in a `WordPressChart`. */
+export const BACKUP_CLAIM = 'mariadb-backups';
+
 export interface BackupRetention {
   /**
    * Keep the newest `count` dumps, however old they are.

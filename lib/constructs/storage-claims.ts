@@ -106,6 +106,17 @@ export interface StorageClaimsProps {
   readonly content?: ClaimOptions;
 }
 
+/** Name of the WordPress content claim. */
+export const CONTENT_CLAIM = 'wordpress-content';
+
+/**
+ * Default name of the static PersistentVolume bound to `claimName`. Volumes are cluster-wide, so the
+ * namespace is part of it.
+ */
+export function staticVolumeName(namespace: string | undefined, claimName: string): string {
+  return namespace ? `${namespace}-${claimName}` : claimName;
+}
+
 /**
  * The PersistentVolumeClaims of a site that live outside StatefulSets. Claim names come from the
  * caller, never from construct paths, so moving or renaming constructs cannot orphan data.
@@ -121,7 +132,7 @@ export class StorageClaims extends Construct {
     super(scope, id);
     this.instance = siteInstance(this, props.instance);
     this.namespace = Chart.of(this).namespace;
-    this.content = this.addClaim('wordpress-content', { name: 'wordpress', component: 'content' }, {
+    this.content = this.addClaim(CONTENT_CLAIM, { name: 'wordpress', component: 'content' }, {
       ...props.content,
       accessModes: props.content?.accessModes ?? [kplus.PersistentVolumeAccessMode.READ_WRITE_MANY],
     });
@@ -159,7 +170,7 @@ export class StorageClaims extends Construct {
       let storageClassName = options.storageClassName;
       if (source.kind === 'nfs') {
         const nfs = source.nfs!;
-        volumeName = nfs.volumeName ?? (this.namespace ? `${this.namespace}-${claimName}` : claimName);
+        volumeName = nfs.volumeName ?? staticVolumeName(this.namespace, claimName);
         storageClassName = storageClassName ?? '';
         const pv = new k8s.KubePersistentVolume(this, `${claimName}-volume`, {
           metadata: { name: volumeName, labels, annotations: { ...KEEP_ANNOTATIONS } },

@@ -104,6 +104,21 @@ describe('WordPressApp', () => {
       .toEqual({ weight: 100, podAffinityTerm: { labelSelector: { matchLabels: wp.selectorLabels }, topologyKey: 'kubernetes.io/hostname' } });
   });
 
+  test('an init container copies WordPress onto an empty volume, as the app container runs, without overwriting', () => {
+    const c = chart();
+    wordpress(c);
+    const pod = find(synth(c), 'Deployment').spec.template.spec;
+    const [app] = pod.containers;
+    expect(pod.initContainers).toHaveLength(1);
+    const [init] = pod.initContainers;
+    expect(init).toMatchObject({ name: 'copy-wordpress', image: app.image, securityContext: app.securityContext, resources: app.resources });
+    expect(init.volumeMounts).toEqual(app.volumeMounts.filter((m: any) => ['/var/www/html', '/tmp'].includes(m.mountPath)));
+    // Skips a volume that already holds WordPress (the entrypoint's own test), and never overwrites.
+    const script = init.command.join(' ');
+    expect(script).toContain('[ -e /var/www/html/index.php ] || [ -e /var/www/html/wp-includes/version.php ] ||');
+    expect(script).toMatch(/cp -Rn \/usr\/src\/wordpress\/\. \/var\/www\/html\/$/);
+  });
+
   test('all props', () => {
     const c = chart();
     const storage = new StorageClaims(c, 'Storage', { content: { accessModes: [RWO] } });

@@ -309,6 +309,26 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     ];
   }
 
+  /**
+   * Copies WordPress onto an empty content volume before the image's entrypoint would. Running as
+   * www-data, the entrypoint's `tar --no-overwrite-dir` still tries to chmod the volume's root,
+   * which the kubelet leaves owned by root (group fsGroup): GNU tar 1.34 (Debian bookworm, the
+   * image's base) then exits 2 and the pod's first start crashes once. `cp` sets no mode on an
+   * existing directory; `-n` never overwrites, like the entrypoint, which skips content that exists.
+   * The entrypoint then finds WordPress and only writes wp-config.php.
+   */
+  private static copyContent(app: k8s.Container): k8s.Container {
+    return {
+      name: 'copy-wordpress',
+      image: app.image,
+      imagePullPolicy: app.imagePullPolicy,
+      command: ['sh', '-c', '[ -e /var/www/html/index.php ] || [ -e /var/www/html/wp-includes/version.php ] || exec cp -Rn /usr/src/wordpress/. /var/www/html/'],
+      resources: app.resources,
+      securityContext: app.securityContext,
+      volumeMounts: VOLUME_MOUNTS.filter(m => m.name === 'content' || m.name === 'tmp'),
+    };
+  }
+
   private addDeployment(container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>, serviceAccountName: string) {
     return new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels },
@@ -328,6 +348,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
             // Lets Apache, running as www-data, bind port 80 (a "safe" sysctl allowed by "restricted").
             securityContext: restrictedPodSecurityContext(WORDPRESS_UID, WORDPRESS_UID, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]),
             affinity: Lazy.any({ produce: () => this.affinity }),
+            initContainers: [WordPressApp.copyContent(container)],
             containers: [container],
             volumes,
           },

@@ -20,6 +20,8 @@ const BASE = {
 };
 
 type Patch = (c: any) => void;
+const GW = { name: 'public', namespace: 'gateway-system', sectionName: 'https' };
+const CANARY = { image: 'wordpress:6.9-php8.4-apache', weight: 10 };
 
 /** [title, change to BASE (or raw file text), expected path, expected message]. */
 const BAD: Array<[string, Patch | string, string, RegExp]> = [
@@ -50,7 +52,7 @@ const BAD: Array<[string, Patch | string, string, RegExp]> = [
   ['table prefix with a dash', c => { c.sites.blog.wordpress.tablePrefix = 'wp-'; }, 'sites.blog.wordpress.tablePrefix', /got "wp-".*e.g. "wp_"/],
   ['node port out of range', c => { c.sites.blog.exposure = { type: 'nodePort', nodePort: 80 }; }, 'sites.blog.exposure.nodePort', /must be >= 30000 \(got 80\)/],
   ['node port on an Ingress', c => { c.sites.blog.exposure.nodePort = 30080; }, 'sites.blog.exposure.nodePort', /only applies to type nodePort\/loadBalancer/],
-  ['TLS on a NodePort', c => { c.sites.blog.exposure = { type: 'nodePort', tls: { secretName: 'x' } }; }, 'sites.blog.exposure.tls', /only applies to type ingress, not nodePort/],
+  ['TLS on a NodePort', c => { c.sites.blog.exposure = { type: 'nodePort', tls: { secretName: 'x' } }; }, 'sites.blog.exposure.tls', /only applies to types ingress, gateway and route, not nodePort; remove it/],
   ['Ingress without host', c => { delete c.sites.blog.exposure.host; }, 'sites.blog.exposure.host', /is required for type ingress/],
   ['TLS without a source', c => { c.sites.blog.exposure.tls = {}; }, 'sites.blog.exposure.tls', /needs secretName .* or issuer/],
   ['issuer kind without issuer', c => { c.sites.blog.exposure.tls = { secretName: 's', issuerKind: 'Issuer' }; }, 'sites.blog.exposure.tls.issuerKind', /is set without issuer/],
@@ -64,6 +66,35 @@ const BAD: Array<[string, Patch | string, string, RegExp]> = [
   ['weight above 100', c => { c.sites.blog.wordpress.placement = { weight: 101 }; }, 'sites.blog.wordpress.placement.weight', /must be <= 100 \(got 101\)/],
   ['multi-line my.cnf value', c => { c.sites.blog.database.config = { max_connections: '1\n[client]' }; }, 'sites.blog.database.config.max_connections', /one-line string value/],
   ['my.cnf option in capitals', c => { c.sites.blog.database.config = { MaxConnections: '5' }; }, 'sites.blog.database.config.MaxConnections', /name "MaxConnections" is invalid; use lowercase option names/],
+  // Front doors, TLS modes and canaries: combinations that cannot work.
+  ['gateway without a Gateway', c => { c.sites.blog.exposure.type = 'gateway'; }, 'sites.blog.exposure.gateway', /is required for type gateway; add the Gateway to attach to/],
+  ['gateway without a namespace', c => { c.sites.blog.exposure = { type: 'gateway', host: 'b.example.com', gateway: { name: 'public' } }; }, 'sites.blog.exposure.gateway.namespace', /is required; add it/],
+  ['gateway with TLS', c => { c.sites.blog.exposure = { type: 'gateway', host: 'b.example.com', gateway: GW, tls: { secretName: 'x' } }; }, 'sites.blog.exposure.tls', /TLS ends at the Gateway's listener/],
+  ['redirect on the HTTPS listener', c => { c.sites.blog.exposure = { type: 'gateway', host: 'b.example.com', gateway: { ...GW, redirect: { sectionName: 'https' } } }; }, 'sites.blog.exposure.gateway.redirect.sectionName', /"https" is the listener the site is served on.*use the Gateway's plain-HTTP listener/],
+  ['gateway keys on an Ingress', c => { c.sites.blog.exposure.gateway = GW; }, 'sites.blog.exposure.gateway', /only applies to type gateway, not ingress/],
+  ['ingress class on a gateway', c => { c.sites.blog.exposure = { type: 'gateway', host: 'b.example.com', gateway: GW, ingressClassName: 'nginx' }; }, 'sites.blog.exposure.ingressClassName', /only applies to type ingress, not gateway/],
+  ['route without host', c => { c.sites.blog.exposure = { type: 'route' }; }, 'sites.blog.exposure.host', /is required for type route/],
+  ['route with a cert-manager issuer', c => { c.sites.blog.exposure = { type: 'route', host: 'b.example.com', tls: { issuer: 'le' } }; }, 'sites.blog.exposure.tls.issuer', /does not apply to type route.*use secretName/],
+  ['unknown TLS mode', c => { c.sites.blog.exposure.tls = { mode: 'reencrypted', secretName: 'x' }; }, 'sites.blog.exposure.tls.mode', /got "reencrypted"\); use one of: edge, reencrypt, passthrough/],
+  ['passthrough with a path', c => { c.sites.blog.exposure = { host: 'b.example.com', path: '/blog', tls: { mode: 'passthrough', backendSecret: 'b' } }; }, 'sites.blog.exposure.path', /is "\/blog" but tls.mode passthrough routes by host name only.*use path "\/"/],
+  ['passthrough with an edge certificate', c => { c.sites.blog.exposure.tls = { mode: 'passthrough', secretName: 'x', backendSecret: 'b' }; }, 'sites.blog.exposure.tls', /with mode passthrough, where the only certificate is WordPress's own.*remove secretName/],
+  ['re-encrypt without a backend certificate', c => { c.sites.blog.exposure.tls = { mode: 'reencrypt', secretName: 'x' }; }, 'sites.blog.exposure.tls.backendSecret', /is required for tls.mode reencrypt: WordPress serves HTTPS on 8443/],
+  ['backend certificate with edge TLS', c => { c.sites.blog.exposure.tls = { secretName: 'x', backendSecret: 'b' }; }, 'sites.blog.exposure.tls.backendSecret', /only applies to tls.mode reencrypt or passthrough/],
+  ['backend TLS on another controller', c => { c.sites.blog.exposure = { host: 'b.example.com', ingressClassName: 'traefik', tls: { mode: 'reencrypt', secretName: 'x', backendSecret: 'b' } }; }, 'sites.blog.exposure.controller', /is "other" \(ingressClassName "traefik"\), but tls.mode reencrypt needs ingress-nginx annotations; set controller: ingress-nginx/],
+  ['Istio with a gateway', c => { c.sites.blog.exposure = { type: 'gateway', host: 'b.example.com', gateway: GW, mesh: 'istio' }; }, 'sites.blog.exposure.mesh', /istio only applies to type ingress.*weighted backendRefs itself/],
+  ['Istio with passthrough', c => { c.sites.blog.exposure = { host: 'b.example.com', mesh: 'istio', tls: { mode: 'passthrough', backendSecret: 'b' } }; }, 'sites.blog.exposure.tls.mode', /is passthrough with mesh: istio.*use edge/],
+  ['istiod without a mesh', c => { c.sites.blog.security = { istiod: { namespaceSelector: { a: 'b' } } }; }, 'sites.blog.security.istiod', /only applies with exposure.mesh: istio/],
+  ['router selector on an Ingress', c => { c.sites.blog.security = { router: { namespaceSelector: { a: 'b' } } }; }, 'sites.blog.security.router', /only applies to exposure type route; with ingress the source is security.ingressController/],
+  ['canary with the stable image', c => { c.sites.blog.wordpress.image = 'wordpress:6.8-php8.3-apache'; c.sites.blog.wordpress.canary = { image: 'wordpress:6.8-php8.3-apache', weight: 5 }; }, 'sites.blog.wordpress.canary.image', /"wordpress:6.8-php8.3-apache" is the stable image.*give the canary the new image/],
+  ['canary with the default stable image', c => { c.sites.blog.wordpress.canary = { image: 'wordpress:6.8-php8.3-apache', weight: 5 }; }, 'sites.blog.wordpress.canary.image', /is the stable image/],
+  ['canary weight above 100', c => { c.sites.blog.wordpress.canary = { image: 'wordpress:6.9-php8.4-apache', weight: 110 }; }, 'sites.blog.wordpress.canary.weight', /must be <= 100 \(got 110\)/],
+  ['canary weight as a fraction', c => { c.sites.blog.wordpress.canary = { image: 'wordpress:6.9-php8.4-apache', weight: 0.1 }; }, 'sites.blog.wordpress.canary.weight', /must be integer \(got 0.1\)/],
+  ['canary without weight', c => { c.sites.blog.wordpress.canary = { image: 'wordpress:6.9-php8.4-apache' }; }, 'sites.blog.wordpress.canary.weight', /is required; add it/],
+  ['canary on a NodePort', c => { c.sites.blog.wordpress.canary = CANARY; c.sites.blog.exposure = { type: 'nodePort' }; }, 'sites.blog.wordpress.canary', /a nodePort Service only balances connections.*use exposure type ingress, gateway or route/],
+  ['canary behind ingress-nginx passthrough', c => { c.sites.blog.wordpress.canary = CANARY; c.sites.blog.exposure.tls = { mode: 'passthrough', backendSecret: 'b' }; }, 'sites.blog.wordpress.canary', /cannot be split by ingress-nginx with tls.mode passthrough/],
+  ['canary on ReadWriteOnce content', c => { c.sites.blog.wordpress = { replicas: 1, content: { accessModes: ['ReadWriteOnce'] }, canary: CANARY }; }, 'sites.blog.wordpress.canary', /shares the content volume.*use accessModes: \[ReadWriteMany\]/],
+  ['canary on another controller', c => { c.sites.blog.wordpress.canary = CANARY; c.sites.blog.exposure.controller = 'other'; }, 'sites.blog.exposure.controller', /wordpress.canary needs ingress-nginx annotations/],
+  ['canary image on latest', c => { c.sites.blog.wordpress.canary = { image: 'wordpress:latest', weight: 1 }; }, 'sites.blog.wordpress.canary.image', /uses "latest"; pin a version/],
   ['YAML syntax error', 'sites:\n  blog: {exposure: {host: a.example.com}\n', 'line 3', /YAML syntax error/],
   ['duplicate YAML key', 'sites:\n  blog: {exposure: {host: a.example.com}}\n  blog: {exposure: {host: b.example.com}}\n', 'sites.blog', /: key "blog" is given twice, at lines 2 and 3; keep one/],
   ['duplicate YAML key in a list item', 'sites:\n  blog:\n    exposure: {host: a.example.com}\n    wordpress:\n      placement:\n        nodeAffinity:\n          - key: pool\n            operator: Exists\n            key: zone\n',
@@ -136,7 +167,7 @@ describe('bad configs are rejected with file, path, value and fix, and dist/ sta
     config.sites.blog.wordpress.replicas = 0;
     config.sites.blog.wordpress.image = 'wordpress:6.8-php8.3-apache';
     config.sites.blog.database.databaseName = 'bad-name';
-    config.sites.blog.exposure.type = 'route';
+    config.sites.blog.exposure.type = 'Route';
     fs.writeFileSync(path.join(configDir, 'prod.yaml'), stringify(config));
     fs.writeFileSync(path.join(configDir, 'dev.yaml'), stringify({ sites: { x: { exposure: { hots: 'x' } } } }));
     const errors: string[] = [];

@@ -1,4 +1,5 @@
-// lib/ is layered: render → chart → config → constructs → k8s. A module may import from its own
+// lib/ is layered: render → chart → config → constructs → k8s, and below them the generated CRD
+// constructs in imports/ (outside lib/, written by `cdk8s import`). A module may import from its own
 // folder or a folder below it, never above, so each folder can be read without the ones above it.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,7 +14,10 @@ function modules(): string[] {
     .map(f => path.join(LIB, layer, f)));
 }
 
+const IMPORTS = path.join(REPO, 'imports');
+
 function layerOf(file: string): number {
+  if (file.startsWith(IMPORTS + path.sep)) return LAYERS.length;
   return LAYERS.indexOf(path.relative(LIB, file).split(path.sep)[0]);
 }
 
@@ -30,4 +34,11 @@ test.each(modules().map(m => [path.relative(REPO, m), m]))('%s imports only its 
     if (target === LIB || layerOf(target) < layerOf(file)) upward.push(spec);
   }
   expect(upward).toEqual([]);
+});
+
+test('the generated imports/ modules import nothing of lib/', () => {
+  for (const f of fs.readdirSync(IMPORTS).filter(x => x.endsWith('.ts'))) {
+    const source = fs.readFileSync(path.join(IMPORTS, f), 'utf8');
+    expect([f, [...source.matchAll(/from '(\.[^']*)'/g)].map(m => m[1])]).toEqual([f, []]);
+  }
 });

@@ -7,15 +7,16 @@ import { REPO } from './support/fixtures';
 
 // Values: classes, enums and constants that exist at run time.
 const VALUES = [
-  'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'IngressRule', 'IngressTls',
-  'IssuerKind', 'MARIADB_DEFAULT_IMAGE', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
+  'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'GatewayRoute', 'IngressController',
+  'IngressRule', 'IngressTls', 'IssuerKind', 'IstioCanary', 'MARIADB_DEFAULT_IMAGE', 'OpenShiftRoute', 'TlsMode', 'Track', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
   'NodeAffinityOperator', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
   'WORDPRESS_KEY_NAMES', 'WebAccess', 'WordPressApp', 'WordPressChart',
 ];
 
 // Types only: props interfaces and the types they refer to.
 const TYPES = [
-  'AntiAffinityOptions', 'AntiAffinityProps', 'BackupRetention', 'ClaimOptions', 'ComponentIdentity', 'DatabaseClient',
+  'AntiAffinityOptions', 'AntiAffinityProps', 'BackupRetention', 'CanaryBackend', 'ClaimOptions', 'GatewayRef', 'GatewayRouteProps',
+  'IstioCanaryProps', 'OpenShiftRouteProps', 'ComponentIdentity', 'DatabaseClient',
   'DeployerAccessProps', 'EnvironmentConfig', 'IAffinityTarget', 'IClientTrackingServer', 'IDatabaseConnection',
   'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbRestoreProps',
   'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',

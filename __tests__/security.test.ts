@@ -36,6 +36,32 @@ const VARIANTS: Record<string, SiteConfig> = {
       deployer: { enabled: true, readSecrets: true },
     },
   },
+  // The other front doors, TLS modes and canaries (staging.yaml has one of each kind as well).
+  'gateway with a canary': {
+    wordpress: { canary: { image: 'wordpress:6.8-php8.4-apache', weight: 25 } },
+    exposure: { type: 'gateway', host: 'g.example.com', gateway: { name: 'public', namespace: 'edge', sectionName: 'https', redirect: { sectionName: 'http' } } },
+    security: { deployer: { enabled: true } },
+  },
+  'route edge with a canary, own router selector': {
+    wordpress: { canary: { image: 'wordpress:6.8-php8.4-apache', weight: 1 } },
+    exposure: { type: 'route', host: 'r.apps.example.com', path: '/blog' },
+    security: { router: { namespaceSelector: { 'kubernetes.io/metadata.name': 'openshift-ingress' }, podSelector: { 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default' } } },
+  },
+  'route passthrough': { exposure: { type: 'route', host: 'p.apps.example.com', tls: { mode: 'passthrough', backendSecret: 'p-tls' } } },
+  'ingress reencrypt with a canary': {
+    wordpress: { canary: { image: 'wordpress:6.8-php8.4-apache', weight: 10 } },
+    exposure: { host: 'e.example.com', tls: { mode: 'reencrypt', secretName: 'e-tls', backendSecret: 'e-backend-tls' } },
+  },
+  'ingress passthrough': { exposure: { host: 't.example.com', tls: { mode: 'passthrough', backendSecret: 't-tls' } } },
+  'istio canary, deployer': {
+    wordpress: { canary: { image: 'wordpress:6.8-php8.4-apache', weight: 50 } },
+    exposure: { host: 'k.example.com', mesh: 'istio' },
+    security: { deployer: { enabled: true, readSecrets: true } },
+  },
+  'istio without a canary, own istiod selector': {
+    exposure: { host: 'i.example.com', mesh: 'istio' },
+    security: { istiod: { namespaceSelector: { 'kubernetes.io/metadata.name': 'istio-system' }, podSelector: { 'istio.io/rev': 'stable' } } },
+  },
 };
 
 interface Site {
@@ -75,6 +101,19 @@ function podsOf(objects: any[]): Pod[] {
 }
 
 const containersOf = (spec: any): any[] => [...spec.initContainers ?? [], ...spec.containers, ...spec.ephemeralContainers ?? []];
+
+/** The containers a pod template runs with, counting the sidecar Istio injects at the size its annotations give. */
+function runningContainers(template: any): any[] {
+  const a = template.metadata?.annotations ?? {};
+  const proxy = a['sidecar.istio.io/proxyCPU'] === undefined ? [] : [{
+    name: 'istio-proxy',
+    resources: {
+      requests: { cpu: a['sidecar.istio.io/proxyCPU'], memory: a['sidecar.istio.io/proxyMemory'] },
+      limits: { cpu: a['sidecar.istio.io/proxyCPULimit'], memory: a['sidecar.istio.io/proxyMemoryLimit'] },
+    },
+  }];
+  return [...template.spec.containers, ...proxy];
+}
 const ofKind = (objects: any[], kind: string) => objects.filter(o => o.kind === kind);
 
 test('the tables cover every workload kind the chart emits', () => {
@@ -214,24 +253,35 @@ test.each(CONTROLS)('the "$control" check catches a pod spec that breaks it', ({
 // How the official images behave (docs/security.md): the user each runs as, and the paths each
 // writes to, which must be writable mounts because the root filesystem is read-only.
 const IMAGE_NEEDS: Record<string, { image: RegExp; uid: number; writable: string[] }> = {
-  web: { image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'] },
-  database: { image: /^mariadb:/, uid: 999, writable: ['/var/lib/mysql', '/run/mysqld', '/tmp'] },
-  backup: { image: /^mariadb:/, uid: 999, writable: ['/tmp', '/backups'] },
-  restore: { image: /^mariadb:/, uid: 999, writable: ['/tmp'] },
+  'web': { image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'] },
+  'web-canary': { image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'] },
+  'database': { image: /^mariadb:/, uid: 999, writable: ['/var/lib/mysql', '/run/mysqld', '/tmp'] },
+  'backup': { image: /^mariadb:/, uid: 999, writable: ['/tmp', '/backups'] },
+  'restore': { image: /^mariadb:/, uid: 999, writable: ['/tmp'] },
 };
 
-describe.each(SITES)('$label: settings derived from the images', ({ objects }) => {
+/** Sites whose platform assigns the UIDs (OpenShift): their pods name none. */
+const assignsUids = (config: SiteConfig) => config.security?.assignedUids ?? config.exposure?.type === 'route';
+
+describe.each(SITES)('$label: settings derived from the images', ({ objects, config }) => {
+  const assigned = assignsUids(config);
   test.each(podsOf(objects).map(p => ({ ...p, component: p.labels['app.kubernetes.io/component'] })))('$workload ($component)', p => {
     const needs = IMAGE_NEEDS[p.component];
     expect(needs).toBeDefined();
-    expect(p.spec.securityContext).toMatchObject({ runAsUser: needs.uid, runAsGroup: needs.uid, fsGroup: needs.uid });
+    if (assigned) {
+      // OpenShift's restricted SCC rejects IDs outside the namespace's range and assigns them itself.
+      for (const f of ['runAsUser', 'runAsGroup', 'fsGroup']) expect([f, p.spec.securityContext[f]]).toEqual([f, undefined]);
+      for (const c of containersOf(p.spec)) for (const f of ['runAsUser', 'runAsGroup']) expect([c.name, f, c.securityContext[f]]).toEqual([c.name, f, undefined]);
+    } else {
+      expect(p.spec.securityContext).toMatchObject({ runAsUser: needs.uid, runAsGroup: needs.uid, fsGroup: needs.uid });
+    }
     const volumes = new Map<string, any>([
       ...p.spec.volumes.map((v: any) => [v.name, v]),
       ...p.claimTemplates.map(name => [name, { persistentVolumeClaim: { claimName: name } }]),
     ]);
     for (const c of containersOf(p.spec)) {
       expect(c.image).toMatch(needs.image);
-      expect(effective(p.spec, c, 'runAsUser')).toBe(needs.uid);
+      expect(effective(p.spec, c, 'runAsUser')).toBe(assigned ? undefined : needs.uid);
       const writableMounts = (c.volumeMounts ?? []).filter((m: any) => !m.readOnly).map((m: any) => m.mountPath);
       // The app container gets every path the image writes; an init container (one step of the
       // image's start) only some of them.
@@ -311,15 +361,42 @@ function databaseClients(objects: any[]): string[] {
   return podsOf(objects).filter(p => containersOf(p.spec).some(c => (c.env ?? []).some((e: any) => e.value?.startsWith(host)))).map(p => p.workload);
 }
 
+/** What sends the site's requests to WordPress for each exposure type, and the pod labels of its proxies. */
+function frontDoor(config: SiteConfig): { name: string; source?: { namespaceSelector: Labels; podSelector?: Labels }; pod: Labels } | undefined {
+  const security = config.security ?? {};
+  switch (config.exposure?.type ?? 'ingress') {
+    case 'ingress':
+      return {
+        name: 'ingress controller', pod: { 'app.kubernetes.io/name': 'ingress-nginx' },
+        source: security.ingressController ?? { namespaceSelector: { 'kubernetes.io/metadata.name': 'ingress-nginx' } },
+      };
+    case 'gateway':
+      return {
+        name: 'gateway', pod: { 'gateway.networking.k8s.io/gateway-name': config.exposure!.gateway!.name },
+        source: security.gateway ?? { namespaceSelector: { 'kubernetes.io/metadata.name': config.exposure!.gateway!.namespace } },
+      };
+    case 'route':
+      return {
+        name: 'OpenShift router', pod: { 'ingresscontroller.operator.openshift.io/deployment-ingresscontroller': 'default' },
+        source: security.router ?? { namespaceSelector: { 'policy-group.network.openshift.io/ingress': '' } },
+      };
+    default:
+      return undefined; // NodePort/LoadBalancer: no proxy in between
+  }
+}
+
 describe.each(SITES)('$label: NetworkPolicies', s => {
   const net = networkOf(s);
   const security = s.config.security ?? {};
-  const viaIngress = (s.config.exposure?.type ?? 'ingress') === 'ingress';
+  const door = frontDoor(s.config);
+  const viaProxy = door !== undefined;
   const controller: Endpoint = {
-    name: 'ingress controller',
-    namespace: security.ingressController?.namespaceSelector ?? { 'kubernetes.io/metadata.name': 'ingress-nginx' },
-    pod: security.ingressController?.podSelector ?? { 'app.kubernetes.io/name': 'ingress-nginx' },
+    name: door?.name ?? 'client',
+    namespace: door?.source ? { ...door.source.namespaceSelector } : { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+    pod: { ...door?.pod, ...door?.source?.podSelector },
   };
+  const backendTls = (s.config.exposure?.tls?.mode ?? 'edge') !== 'edge';
+  const mesh = s.config.exposure?.mesh === 'istio';
   const dns: Endpoint = {
     name: 'cluster DNS',
     namespace: security.dns?.namespaceSelector ?? { 'kubernetes.io/metadata.name': 'kube-system' },
@@ -327,6 +404,7 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
   };
   const stranger: Endpoint = { name: 'pod in another namespace', namespace: { 'kubernetes.io/metadata.name': 'other' }, pod: { app: 'x' } };
   const web = net.pods.find(p => p.kind === 'Deployment')!;
+  const webPods = net.pods.filter(p => p.kind === 'Deployment');
   const db = net.pods.find(p => p.kind === 'StatefulSet')!;
   const endpoint = (p: Pod) => net.endpoints.find(e => e.name === p.workload)!;
 
@@ -377,14 +455,45 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
     expect(open.sort()).toEqual(clients.map(c => `${c} -> ${db.workload}:3306`).sort());
   });
 
-  test(`WordPress accepts HTTP from ${viaIngress ? 'the ingress controller only' : 'any source (no controller in between)'}`, () => {
-    const http: Port = { port: 80, name: 'http', protocol: 'TCP' };
-    expect(connects(net, controller, endpoint(web), http)).toBe(true);
-    expect(connects(net, stranger, endpoint(web), http)).toBe(!viaIngress);
-    if (security.ingressController?.podSelector) {
-      expect(connects(net, { ...controller, pod: { 'app.kubernetes.io/name': 'other' } }, endpoint(web), http)).toBe(false);
+  const webPort: Port = backendTls ? { port: 8443, name: 'https', protocol: 'TCP' } : { port: 80, name: 'http', protocol: 'TCP' };
+  test(`WordPress (every track) accepts ${backendTls ? 'HTTPS on 8443' : 'HTTP on 80'} from ${viaProxy ? `the ${door!.name} only` : 'any source (no controller in between)'}`, () => {
+    expect(webPods.length).toBe(s.config.wordpress?.canary ? 2 : 1);
+    for (const w of webPods) {
+      expect([w.workload, connects(net, controller, endpoint(w), webPort)]).toEqual([w.workload, true]);
+      expect([w.workload, connects(net, stranger, endpoint(w), webPort)]).toEqual([w.workload, !viaProxy]);
+      if (door?.source?.podSelector) {
+        const other = { ...controller, pod: { ...controller.pod, ...Object.fromEntries(Object.keys(door.source.podSelector).map(k => [k, 'other'])) } };
+        expect(connects(net, other, endpoint(w), webPort)).toBe(false);
+      }
+      if (viaProxy) {
+        // Only the port the front door uses is open to it.
+        const unused: Port = backendTls ? { port: 80, name: 'http', protocol: 'TCP' } : { port: 8443, name: 'https', protocol: 'TCP' };
+        expect([w.workload, unused.port, connects(net, controller, endpoint(w), unused)]).toEqual([w.workload, unused.port, false]);
+      }
     }
     expect(connects(net, controller, endpoint(db), { port: 3306, protocol: 'TCP' })).toBe(false);
+  });
+
+  const istiod: Endpoint = {
+    name: 'istiod',
+    namespace: security.istiod?.namespaceSelector ?? { 'kubernetes.io/metadata.name': 'istio-system' },
+    pod: { app: 'istiod', ...security.istiod?.podSelector },
+  };
+  test(mesh ? 'the web pods\' sidecars reach istiod on 15012, the pods without a sidecar do not, and sidecar traffic still gets in on the app port'
+    : 'no pod may reach an Istio control plane', () => {
+    const xds: Port = { port: 15012, protocol: 'TCP' };
+    for (const p of net.pods) {
+      const injected = mesh && webPods.includes(p);
+      expect([p.workload, connects(net, endpoint(p), istiod, xds)]).toEqual([p.workload, injected]);
+      if (mesh) expect([p.workload, p.labels['sidecar.istio.io/inject']]).toEqual([p.workload, injected ? undefined : 'false']);
+    }
+    if (!mesh) return;
+    // Sidecar-to-sidecar (mutual TLS) traffic keeps the destination's own port; iptables inside the
+    // pod hands it to the proxy on 15006 after the NetworkPolicy has admitted it on 80.
+    for (const w of webPods) expect(connects(net, controller, endpoint(w), webPort)).toBe(true);
+    expect(connects(net, endpoint(web), endpoint(db), { port: 3306, name: 'mysql', protocol: 'TCP' })).toBe(true);
+    // Nothing opens the proxy's own ports (15090 metrics, 15021 health) to other pods.
+    for (const port of [15090, 15021, 15020]) expect(connects(net, stranger, endpoint(web), { port, protocol: 'TCP' })).toBe(false);
   });
 
   test('every pod may query the cluster DNS on UDP and TCP 53, and nothing else outside', () => {
@@ -445,7 +554,7 @@ function expectedPeak(objects: any[]) {
     total.pods += count;
     for (const key of KEYS) {
       const [kind, res] = key.split('.');
-      const sum = spec.containers.reduce((n: number, c: any) => n + amount(key, c.resources[kind][res]), 0);
+      const sum = runningContainers(podTemplate(o)).reduce((n: number, c: any) => n + amount(key, c.resources[kind][res]), 0);
       const init = Math.max(0, ...(spec.initContainers ?? []).map((c: any) => amount(key, c.resources[kind][res])));
       total[key] += count * Math.max(sum, init);
     }
@@ -474,7 +583,8 @@ describe.each(SITES)('$label: quota', s => {
   test('the LimitRange admits every container and gives others the smallest container\'s resources', () => {
     const [range] = ofKind(s.objects, 'LimitRange');
     const limits = range.spec.limits[0];
-    const containers = podsOf(s.objects).flatMap(p => containersOf(p.spec));
+    const containers = s.objects.filter(o => podTemplate(o))
+      .flatMap(o => [...podTemplate(o).spec.initContainers ?? [], ...runningContainers(podTemplate(o))]);
     for (const res of ['cpu', 'memory']) {
       const values = (kind: string) => containers.map(c => amount(res, c.resources[kind][res]));
       expect(Math.max(...values('limits'))).toBe(amount(res, limits.max[res]));

@@ -12,10 +12,16 @@ export { MARIADB_DEFAULT_IMAGE, MariaDbStatefulSet } from './constructs/mariadb-
 export type {
   DatabaseClient, MariaDbCredentials, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
 } from './constructs/mariadb-statefulset';
-export { WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WordPressApp } from './constructs/wordpress-app';
+export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WordPressApp } from './constructs/wordpress-app';
 export type { IDatabaseConnection, PhpSettings, WordPressAppProps } from './constructs/wordpress-app';
-export { ExposureType, IngressRule, IngressTls, IssuerKind } from './constructs/ingress-rule';
-export type { IHttpBackend, IngressRuleProps } from './constructs/ingress-rule';
+export { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, TlsMode } from './constructs/ingress-rule';
+export type { CanaryBackend, IHttpBackend, IngressRuleProps } from './constructs/ingress-rule';
+export { GatewayRoute } from './constructs/gateway-route';
+export type { GatewayRef, GatewayRouteProps } from './constructs/gateway-route';
+export { OpenShiftRoute } from './constructs/openshift-route';
+export type { OpenShiftRouteProps } from './constructs/openshift-route';
+export { IstioCanary } from './constructs/istio-canary';
+export type { IstioCanaryProps } from './constructs/istio-canary';
 export { MariaDbBackup } from './constructs/mariadb-backup';
 export type { BackupRetention, MariaDbBackupProps } from './constructs/mariadb-backup';
 export { MariaDbRestore } from './constructs/mariadb-restore';

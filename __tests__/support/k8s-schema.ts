@@ -13,6 +13,13 @@
  *   string; the usual OpenAPI formats (date-time, byte, int32, int64, double)
  *   are checked with ajv-formats.
  *
+ * - Custom resources (Gateway API, OpenShift Route, Istio, ...) are validated
+ *   against the `openAPIV3Schema` of their CRD in the shared `crds/` folder
+ *   beside the repository (`../shared/crds`), normalised the same way (unknown
+ *   fields are errors unless the schema preserves them), with `metadata`
+ *   checked as a Kubernetes ObjectMeta. CEL rules (`x-kubernetes-validations`)
+ *   are not evaluated: the API server checks them.
+ *
  * The definitions are loaded and normalised once per process (per jest test
  * file) and each kind's validator is compiled on first use and cached.
  */
@@ -20,6 +27,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { parseAllDocuments } from 'yaml';
 
 export const K8S_SCHEMA_VERSION = '1.27.0';
 
@@ -27,6 +35,9 @@ const DEFINITIONS_FILE = path.join(__dirname, '..', 'schemas', `k8s-v${K8S_SCHEM
 const SCHEMA_ID = 'k8s-definitions.json';
 const QUANTITY_DEF = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const INT_OR_STRING_DEF = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
+const OBJECT_META_DEF = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+/** The shared CRD files, beside the repository. */
+export const CRD_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'crds');
 
 type Schema = { [keyword: string]: any };
 
@@ -37,6 +48,8 @@ interface Compiled {
   /** known apiVersions, for friendlier errors */
   readonly apiVersions: Set<string>;
   readonly validators: Map<string, ValidateFunction>;
+  /** "apiVersion kind" -> schema id of a served CRD version */
+  readonly crds: Map<string, string>;
 }
 
 let compiled: Compiled | undefined;
@@ -151,8 +164,37 @@ function compile(): Compiled {
   ajv.addFormat('int-or-string', true);
   ajv.addSchema({ $id: SCHEMA_ID, definitions });
 
-  compiled = { ajv, kinds, apiVersions, validators: new Map() };
+  const crds = new Map<string, string>();
+  for (const [key, schema] of crdSchemas()) {
+    const id = `crd-${key.replace(/[^A-Za-z0-9.-]+/g, "-")}.json`;
+    ajv.addSchema({ ...schema, $id: id });
+    crds.set(key, id);
+    apiVersions.add(key.split(' ')[0]);
+  }
+
+  compiled = { ajv, kinds, apiVersions, validators: new Map(), crds };
   return compiled;
+}
+
+/** "apiVersion kind" -> normalised openAPIV3Schema, for every served version of every CRD file. */
+export function crdSchemas(dir = CRD_DIR): Map<string, Schema> {
+  const out = new Map<string, Schema>();
+  if (!fs.existsSync(dir)) return out;
+  for (const file of fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort()) {
+    for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))) {
+      const crd = doc.toJS();
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      for (const v of crd.spec.versions ?? []) {
+        if (!v.served || !v.schema?.openAPIV3Schema) continue;
+        const schema = normalise(v.schema.openAPIV3Schema) as Schema;
+        // The CRD says only `metadata: {type: object}`; the API server checks it as an ObjectMeta.
+        // apiVersion and kind are always allowed by the API server, whether the CRD lists them or not (Istio's do not).
+        schema.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, ...schema.properties, metadata: { $ref: `${SCHEMA_ID}#/definitions/${escapePointer(OBJECT_META_DEF)}` } };
+        out.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, schema);
+      }
+    }
+  }
+  return out;
 }
 
 function validatorFor(c: Compiled, definition: string): ValidateFunction {
@@ -239,7 +281,8 @@ function describeAll(errors: ErrorObject[]): string[] {
 }
 
 /**
- * Validates one Kubernetes object strictly against the 1.27 schema.
+ * Validates one Kubernetes object strictly against the 1.27 schema, or a custom
+ * resource against its CRD.
  * Returns human-readable errors, `<json path>: <problem>`; empty when valid.
  */
 export function validateManifest(obj: any): string[] {
@@ -249,6 +292,15 @@ export function validateManifest(obj: any): string[] {
   if (typeof kind !== 'string' || kind === '') return ['/kind: must be a non-empty string'];
 
   const c = compile();
+  const crd = c.crds.get(`${apiVersion} ${kind}`);
+  if (crd) {
+    let validate = c.validators.get(crd);
+    if (!validate) {
+      validate = c.ajv.getSchema(crd)!;
+      c.validators.set(crd, validate);
+    }
+    return validate(obj) ? [] : describeAll(validate.errors ?? []);
+  }
   const definition = c.kinds.get(`${apiVersion} ${kind}`);
   if (!definition) {
     const why = c.apiVersions.has(apiVersion)

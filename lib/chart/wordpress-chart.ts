@@ -4,19 +4,37 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { AntiAffinity, AntiAffinityMode, AntiAffinityOptions, NodeAffinityOperator, Topology } from '../constructs/anti-affinity';
 import { ExposureConfig, NamespacedPodsConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from '../config/schema';
+import { GatewayRoute } from '../constructs/gateway-route';
+import { IstioCanary } from '../constructs/istio-canary';
+import { OpenShiftRoute } from '../constructs/openshift-route';
 import { parseCpu, parseDuration, parseSize } from '../config/units';
 import { DeployerAccess } from '../constructs/deployer-access';
-import { ExposureType, IngressRule, IngressTls, IssuerKind } from '../constructs/ingress-rule';
+import { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, TlsMode } from '../constructs/ingress-rule';
 import { objectLabels } from '../k8s/labels';
 import { BACKUP_CLAIM, MariaDbBackup } from '../constructs/mariadb-backup';
 import { MariaDbRestore } from '../constructs/mariadb-restore';
 import { MariaDbStatefulSet } from '../constructs/mariadb-statefulset';
-import { INGRESS_NGINX, NamespacedPods, SiteNetworkPolicies, WebAccess } from '../constructs/network-policies';
+import { INGRESS_NGINX, ISTIOD, NamespacedPods, OPENSHIFT_ROUTER, SiteNetworkPolicies, WebAccess } from '../constructs/network-policies';
 import { NamespaceQuota } from '../constructs/namespace-quota';
-import { ProbeSettings, ProbeTimings, ResourceSpec } from '../k8s/pod-spec';
+import { ProbeSettings, ProbeTimings, ResourceSpec, withoutFixedIds } from '../k8s/pod-spec';
+import { ISTIO_PROXY_RESOURCES, podSpecOf } from '../k8s/workload-pods';
 import { renderingEachObjectOnce } from '../k8s/render-once';
 import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from '../constructs/storage-claims';
-import { WordPressApp } from '../constructs/wordpress-app';
+import { TRACK_LABEL, Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_HTTPS_PORT, WordPressApp, WordPressAppProps } from '../constructs/wordpress-app';
+
+/**
+ * Resources of the Istio sidecar in the web pods, set by annotation so that the namespace's quota and
+ * LimitRange (computed from the pods) hold it: Istio's default limits (2 CPUs, 1Gi) would not fit them.
+ */
+export const ISTIO_PROXY_SIZE: Readonly<Record<string, string>> = {
+  [ISTIO_PROXY_RESOURCES.cpu]: '100m',
+  [ISTIO_PROXY_RESOURCES.cpuLimit]: '500m',
+  [ISTIO_PROXY_RESOURCES.memory]: '128Mi',
+  [ISTIO_PROXY_RESOURCES.memoryLimit]: '128Mi',
+};
+
+/** Pod label with which Istio's injector leaves a pod without a sidecar. */
+export const ISTIO_INJECT_LABEL = 'sidecar.istio.io/inject';
 
 export interface WordPressChartProps extends Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'> {
   /**
@@ -35,14 +53,28 @@ export class WordPressChart extends Chart {
   public readonly namespaceName: string;
   public readonly database: MariaDbStatefulSet;
   public readonly wordpress: WordPressApp;
+  /** The canary Deployment, when `wordpress.canary` is set. */
+  public readonly canary?: WordPressApp;
   public readonly storage: StorageClaims;
-  public readonly exposure: IngressRule;
+  public readonly exposure: IngressRule | GatewayRoute | OpenShiftRoute;
+  /** The Istio traffic split, with `exposure.mesh: istio` and a canary. */
+  public readonly istioCanary?: IstioCanary;
+  /** Pods get no fixed UID/GID/fsGroup (the platform assigns them). */
+  public readonly assignedUids: boolean;
+  /** Istio injects sidecars into the web pods. */
+  public readonly mesh: boolean;
 
   constructor(scope: Construct, id: string, props: WordPressChartProps = {}) {
     const site = props.site ?? {};
     const namespace = site.namespace ?? id;
     super(scope, id, { ...props, namespace, disableResourceNameHashes: true });
     this.namespaceName = namespace;
+    const ex = site.exposure ?? {};
+    const type = (ex.type ?? ExposureType.INGRESS) as ExposureType;
+    const tlsMode = (ex.tls?.mode ?? TlsMode.EDGE) as TlsMode;
+    const backendTls = tlsMode !== TlsMode.EDGE;
+    this.mesh = ex.mesh === 'istio';
+    this.assignedUids = site.security?.assignedUids ?? type === ExposureType.ROUTE;
 
     const ns = new k8s.KubeNamespace(this, 'Namespace', {
       metadata: {
@@ -52,6 +84,7 @@ export class WordPressChart extends Chart {
           'pod-security.kubernetes.io/enforce': 'restricted',
           'pod-security.kubernetes.io/audit': 'restricted',
           'pod-security.kubernetes.io/warn': 'restricted',
+          ...(this.mesh ? { 'istio-injection': 'enabled' } : {}),
         },
         // Deleting the namespace would delete every claim in it.
         annotations: { ...KEEP_ANNOTATIONS },
@@ -81,12 +114,25 @@ export class WordPressChart extends Chart {
     });
     if (db.placement) new AntiAffinity(this, 'DatabasePlacement', { target: this.database, ...placement(db.placement) });
 
-    this.wordpress = new WordPressApp(this, 'WordPress', {
+    // --- WordPress: the stable track and, with wordpress.canary, a canary track ---
+    const canaryConfig = wp.canary;
+    if (canaryConfig && canaryConfig.image === (wp.image ?? WORDPRESS_DEFAULT_IMAGE)) {
+      throw new Error(`WordPressChart: wordpress.canary.image "${canaryConfig.image}" is the stable image; give the canary the image to try`);
+    }
+    if (canaryConfig && !this.storage.content.accessModes.includes(kplus.PersistentVolumeAccessMode.READ_WRITE_MANY)) {
+      throw new Error('WordPressChart: a canary shares the content claim with the stable pods, so the claim must be ReadWriteMany');
+    }
+    const meshCanary = this.mesh && canaryConfig !== undefined;
+    // OpenShift's service CA issues the backend certificate for a re-encrypting Route unless one is given.
+    const servingCert = type === ExposureType.ROUTE && tlsMode === TlsMode.REENCRYPT && !ex.tls?.backendSecret;
+    const httpsSecret = (name: string) => (backendTls ? ex.tls?.backendSecret ?? (servingCert ? `${name}-serving-cert` : undefined) : undefined);
+    if (backendTls && httpsSecret('wordpress') === undefined) {
+      throw new Error(`WordPressChart: exposure.tls.mode ${tlsMode} needs exposure.tls.backendSecret, the TLS Secret WordPress serves on 8443`);
+    }
+    const common: WordPressAppProps = {
       database: this.database,
       content: this.storage.content,
       keys: kplus.Secret.fromSecretName(this, 'KeysSecret', wp.keysSecret ?? 'wordpress-keys'),
-      image: wp.image,
-      replicas: wp.replicas,
       tablePrefix: wp.tablePrefix,
       debug: wp.debug,
       php: wp.php && {
@@ -97,9 +143,55 @@ export class WordPressChart extends Chart {
       resources: resourceSpec(wp.resources),
       probes: probeSettings(wp.probes),
       placement: placement(wp.placement),
+      podAnnotations: this.mesh ? { ...ISTIO_PROXY_SIZE } : undefined,
+    };
+    const track = (name: string): Partial<WordPressAppProps> => ({
+      httpsSecret: httpsSecret(name),
+      serviceAnnotations: servingCert ? { 'service.beta.openshift.io/serving-cert-secret-name': `${name}-serving-cert` } : undefined,
     });
+    this.wordpress = new WordPressApp(this, 'WordPress', {
+      ...common,
+      ...track('wordpress'),
+      image: wp.image,
+      replicas: wp.replicas,
+      // Istio picks the subsets from one Service's endpoints, so that Service spans both tracks.
+      serviceSelector: meshCanary ? { 'app.kubernetes.io/name': 'wordpress', 'app.kubernetes.io/instance': id } : undefined,
+    });
+    if (canaryConfig) {
+      this.canary = new WordPressApp(this, 'Canary', {
+        ...common,
+        ...track('wordpress-canary'),
+        name: 'wordpress-canary',
+        track: Track.CANARY,
+        image: canaryConfig.image,
+        replicas: canaryConfig.replicas ?? 1,
+      });
+    }
 
-    this.exposure = new IngressRule(this, 'Exposure', { backend: this.wordpress, ...exposureOptions(site.exposure) });
+    // --- the way in ---
+    const canary = canaryConfig && this.canary && !meshCanary ? { backend: this.canary, weight: canaryConfig.weight } : undefined;
+    if (type === ExposureType.GATEWAY) {
+      if (!ex.gateway || !ex.host) throw new Error('WordPressChart: exposure type gateway needs exposure.host and exposure.gateway (name, namespace)');
+      this.exposure = new GatewayRoute(this, 'Exposure', {
+        backend: this.wordpress, host: ex.host, path: ex.path, canary, annotations: ex.annotations,
+        gateway: { name: ex.gateway.name, namespace: ex.gateway.namespace, sectionName: ex.gateway.sectionName },
+        redirectSectionName: ex.gateway.redirect?.sectionName,
+      });
+    } else if (type === ExposureType.ROUTE) {
+      if (!ex.host) throw new Error('WordPressChart: exposure type route needs exposure.host');
+      this.exposure = new OpenShiftRoute(this, 'Exposure', {
+        backend: this.wordpress, host: ex.host, path: ex.path, tlsMode, canary, annotations: ex.annotations,
+        certificateSecret: ex.tls?.secretName,
+      });
+    } else {
+      this.exposure = new IngressRule(this, 'Exposure', {
+        backend: this.wordpress, ...exposureOptions(ex), tlsMode, canary,
+        meshUpstream: this.mesh && type === ExposureType.INGRESS,
+      });
+    }
+    if (meshCanary && canaryConfig) {
+      this.istioCanary = new IstioCanary(this, 'IstioCanary', { service: this.wordpress, weight: canaryConfig.weight, trackLabel: TRACK_LABEL, path: ex.path });
+    }
 
     // --- backup (data safety) ---
     const backup = site.backup ?? {};
@@ -122,12 +214,20 @@ export class WordPressChart extends Chart {
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
     const security = site.security ?? {};
     const namespacedPods = (p?: NamespacedPodsConfig): NamespacedPods | undefined => p && { namespaceLabels: p.namespaceSelector, podLabels: p.podSelector };
-    const viaIngress = (site.exposure?.type ?? ExposureType.INGRESS) === ExposureType.INGRESS;
+    let webAccess: WebAccess;
+    if (type === ExposureType.INGRESS) webAccess = WebAccess.ingressController(namespacedPods(security.ingressController) ?? INGRESS_NGINX);
+    else if (type === ExposureType.GATEWAY) {
+      webAccess = WebAccess.gateway(namespacedPods(security.gateway) ?? { namespaceLabels: { 'kubernetes.io/metadata.name': ex.gateway!.namespace } });
+    } else if (type === ExposureType.ROUTE) webAccess = WebAccess.openShiftRouter(namespacedPods(security.router) ?? OPENSHIFT_ROUTER);
+    // NodePort/LoadBalancer traffic arrives from clients or nodes, not from a controller's pods.
+    else webAccess = WebAccess.anywhere();
     new SiteNetworkPolicies(this, 'NetworkPolicies', {
       database: this.database,
       web: this.wordpress,
-      // NodePort/LoadBalancer traffic arrives from clients or nodes, not from a controller's pods.
-      webAccess: viaIngress ? WebAccess.ingressController(namespacedPods(security.ingressController) ?? INGRESS_NGINX) : WebAccess.anywhere(),
+      canary: this.canary,
+      webAccess,
+      webPorts: backendTls ? [WORDPRESS_HTTPS_PORT] : undefined,
+      meshControlPlane: this.mesh ? namespacedPods(security.istiod) ?? ISTIOD : undefined,
       dns: namespacedPods(security.dns),
       internetEgress: security.allowInternetEgress,
     });
@@ -137,7 +237,25 @@ export class WordPressChart extends Chart {
 
   /** The chart's objects, each rendered once although the quota and the deployer Role read others. */
   public toJson(): any[] {
-    return renderingEachObjectOnce(this, () => super.toJson());
+    const objects = renderingEachObjectOnce(this, () => super.toJson());
+    return this.assignedUids || this.mesh ? objects.map(o => this.platformPods(o)) : objects;
+  }
+
+  /**
+   * What the platform changes in every pod: without fixed UIDs where it assigns them, and, in an
+   * Istio namespace, no sidecar for the pods that are not web pods (the database speaks a
+   * server-first protocol; a Job whose sidecar keeps running never completes).
+   */
+  private platformPods(manifest: any): any {
+    if (!podSpecOf(manifest)) return manifest;
+    const out = clonePlain(manifest);
+    const template = manifest.kind === 'CronJob' ? out.spec.jobTemplate.spec.template : out.spec.template;
+    if (this.assignedUids) template.spec = withoutFixedIds(template.spec);
+    const component = template.metadata?.labels?.['app.kubernetes.io/component'];
+    if (this.mesh && component !== 'web' && component !== 'web-canary') {
+      template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [ISTIO_INJECT_LABEL]: 'false' } };
+    }
+    return out;
   }
 }
 
@@ -199,5 +317,13 @@ function exposureOptions(e: ExposureConfig | undefined) {
     tls,
     annotations: e.annotations,
     nodePort: e.nodePort,
+    controller: e.controller as IngressController | undefined,
   };
+}
+
+/** A deep copy of plain JSON-like data in this realm (structuredClone's objects may come from another). */
+function clonePlain(value: any): any {
+  if (Array.isArray(value)) return value.map(clonePlain);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clonePlain(v)]));
+  return value;
 }

@@ -307,26 +307,108 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
 
     const ex = site.exposure ?? {};
     const type = ex.type ?? 'ingress';
-    if (type === 'ingress' && !ex.host) err(`${at}.exposure.host`, 'is required for type ingress; add the site\'s host name, e.g. "blog.example.com", or use type nodePort');
-    if (type === 'ingress' && ex.nodePort !== undefined) err(`${at}.exposure.nodePort`, 'only applies to type nodePort/loadBalancer; remove it or change exposure.type');
-    if (type !== 'ingress') {
-      for (const k of ['tls', 'ingressClassName', 'host', 'path'] as const) {
-        if (ex[k] !== undefined) err(`${at}.exposure.${k}`, `only applies to type ingress, not ${type}; remove it or use type ingress`);
-      }
-    }
-    if (ex.tls) {
-      if (!ex.tls.secretName && !ex.tls.issuer) err(`${at}.exposure.tls`, 'needs secretName (an existing TLS Secret) or issuer (cert-manager); add one');
-      if (ex.tls.issuerKind && !ex.tls.issuer) err(`${at}.exposure.tls.issuerKind`, 'is set without issuer; add issuer or remove issuerKind');
-    }
+    checkExposure(`${at}.exposure`, site, err);
+    checkCanary(at, site, err);
 
     const security = site.security ?? {};
-    if (security.ingressController && type !== 'ingress') {
-      err(`${at}.security.ingressController`, `only applies to exposure type ingress; with ${type} WordPress accepts HTTP from any source `
-        + '(no controller sits in between); remove it or use type ingress');
+    const sources = [['ingressController', 'ingress'], ['gateway', 'gateway'], ['router', 'route']] as const;
+    for (const [key, only] of sources) {
+      if (security[key] && type !== only) {
+        err(`${at}.security.${key}`, `only applies to exposure type ${only}; with ${type} `
+          + (type === 'nodePort' || type === 'loadBalancer' ? 'WordPress accepts HTTP from any source (no controller sits in between)' : `the source is security.${sources.find(x => x[1] === type)![0]}`)
+          + `; remove it or use type ${only}`);
+      }
     }
+    if (security.istiod && ex.mesh !== 'istio') err(`${at}.security.istiod`, 'only applies with exposure.mesh: istio; remove it or set mesh: istio');
     if (security.deployer?.readSecrets && !security.deployer.enabled) {
       err(`${at}.security.deployer.readSecrets`, 'is set but deployer.enabled is not true, so no deployer is rendered; set enabled: true or remove readSecrets');
     }
+  }
+}
+
+const WITH_HOST = ['ingress', 'gateway', 'route'];
+
+function checkExposure(at: string, site: SiteConfig, err: (p: string, message: string) => void) {
+  const ex = site.exposure ?? {};
+  const type = ex.type ?? 'ingress';
+  const mode = ex.tls?.mode ?? 'edge';
+  const tls = ex.tls;
+  if (WITH_HOST.includes(type) && !ex.host) {
+    err(`${at}.host`, `is required for type ${type}; add the site's host name, e.g. "blog.example.com", or use type nodePort`);
+  }
+  if (!WITH_HOST.includes(type)) {
+    for (const k of ['tls', 'host', 'path'] as const) {
+      if (ex[k] !== undefined) err(`${at}.${k}`, `only applies to types ingress, gateway and route, not ${type}; remove it or change exposure.type`);
+    }
+  }
+  if (ex.nodePort !== undefined && WITH_HOST.includes(type)) err(`${at}.nodePort`, 'only applies to type nodePort/loadBalancer; remove it or change exposure.type');
+  for (const k of ['ingressClassName', 'controller'] as const) {
+    if (ex[k] !== undefined && type !== 'ingress') err(`${at}.${k}`, `only applies to type ingress, not ${type}; remove it or use type ingress`);
+  }
+  if (type === 'gateway' && !ex.gateway) err(`${at}.gateway`, 'is required for type gateway; add the Gateway to attach to: { name, namespace, sectionName }');
+  if (type !== 'gateway' && ex.gateway) err(`${at}.gateway`, `only applies to type gateway, not ${type}; remove it or use type gateway`);
+  if (ex.gateway?.redirect && ex.gateway.redirect.sectionName === ex.gateway.sectionName) {
+    err(`${at}.gateway.redirect.sectionName`, `${show(ex.gateway.redirect.sectionName)} is the listener the site is served on, so every request would be redirected to itself; use the Gateway's plain-HTTP listener, e.g. "http"`);
+  }
+  if (type === 'gateway' && tls) {
+    err(`${at}.tls`, 'does not apply to type gateway: TLS ends at the Gateway\'s listener, whose certificate the Gateway\'s owner configures; remove tls');
+  }
+  const controller = ex.controller ?? (ex.ingressClassName === undefined || ex.ingressClassName === 'nginx' ? 'ingress-nginx' : 'other');
+  if (type === 'ingress' && controller !== 'ingress-nginx') {
+    const needs = [mode !== 'edge' && `tls.mode ${mode}`, site.wordpress?.canary && 'wordpress.canary', ex.mesh === 'istio' && 'mesh: istio'].filter(Boolean);
+    if (needs.length) {
+      err(`${at}.controller`, `is ${show(controller)} (ingressClassName ${show(ex.ingressClassName)}), but ${needs.join(', ')} ${needs.length === 1 ? 'needs' : 'need'} ingress-nginx annotations; `
+        + 'set controller: ingress-nginx if the class is served by ingress-nginx, or leave them out');
+    }
+  }
+  if (tls) {
+    const edgeCert = tls.secretName !== undefined || tls.issuer !== undefined;
+    if (tls.issuerKind && !tls.issuer) err(`${at}.tls.issuerKind`, 'is set without issuer; add issuer or remove issuerKind');
+    if (type === 'ingress' && mode !== 'passthrough' && !edgeCert) err(`${at}.tls`, 'needs secretName (an existing TLS Secret) or issuer (cert-manager); add one');
+    if (type === 'route' && tls.issuer) {
+      err(`${at}.tls.issuer`, 'does not apply to type route: the router presents tls.secretName (a Secret, e.g. written by a cert-manager Certificate) or its default certificate; use secretName or remove issuer');
+    }
+    if (mode === 'passthrough' && edgeCert) {
+      err(`${at}.tls`, 'sets an edge certificate (secretName/issuer) with mode passthrough, where the only certificate is WordPress\'s own (backendSecret); remove secretName/issuer');
+    }
+    if (mode === 'passthrough' && (ex.path ?? '/') !== '/') {
+      err(`${at}.path`, `is ${show(ex.path)} but tls.mode passthrough routes by host name only (the path is inside the TLS stream); use path "/" or tls.mode reencrypt`);
+    }
+    const servingCert = type === 'route' && mode === 'reencrypt';
+    if (mode !== 'edge' && !tls.backendSecret && !servingCert) {
+      err(`${at}.tls.backendSecret`, `is required for tls.mode ${mode}: WordPress serves HTTPS on 8443 with it; add the name of a kubernetes.io/tls Secret`);
+    }
+    if (mode === 'edge' && tls.backendSecret) err(`${at}.tls.backendSecret`, 'only applies to tls.mode reencrypt or passthrough; remove it or set the mode');
+  }
+  if (ex.mesh === 'istio') {
+    if (type !== 'ingress') {
+      err(`${at}.mesh`, `istio only applies to type ingress (ingress-nginx with a sidecar), not ${type}; `
+        + (type === 'gateway' ? 'a Gateway splits a canary with weighted backendRefs itself; remove mesh' : 'remove mesh or use type ingress'));
+    }
+    if (mode !== 'edge') err(`${at}.tls.mode`, `is ${mode} with mesh: istio, where the sidecars already encrypt (mutual TLS); use edge`);
+  }
+}
+
+function checkCanary(at: string, site: SiteConfig, err: (p: string, message: string) => void) {
+  const canary = site.wordpress?.canary;
+  if (!canary) return;
+  const ex = site.exposure ?? {};
+  const type = ex.type ?? 'ingress';
+  const stable = site.wordpress?.image ?? 'wordpress:6.8-php8.3-apache';
+  const problem = imagePinProblem(canary.image);
+  if (problem) err(`${at}.wordpress.canary.image`, `image ${show(canary.image)} ${problem}`);
+  if (canary.image === stable) {
+    err(`${at}.wordpress.canary.image`, `${show(canary.image)} is the stable image (wordpress.image), so there is nothing to compare; give the canary the new image, or remove canary once it is promoted`);
+  }
+  if (type === 'nodePort' || type === 'loadBalancer') {
+    err(`${at}.wordpress.canary`, `needs something that splits requests by weight, and a ${type} Service only balances connections over its pods; use exposure type ingress, gateway or route`);
+  }
+  if (type === 'ingress' && ex.mesh !== 'istio' && ex.tls?.mode === 'passthrough') {
+    err(`${at}.wordpress.canary`, 'cannot be split by ingress-nginx with tls.mode passthrough (it never sees the requests); use tls.mode reencrypt, or mesh: istio');
+  }
+  const modes = site.wordpress?.content?.accessModes ?? ['ReadWriteMany'];
+  if (!modes.includes('ReadWriteMany')) {
+    err(`${at}.wordpress.canary`, `shares the content volume with the stable pods, but wordpress.content.accessModes is ${show(modes)}; use accessModes: [ReadWriteMany]`);
   }
 }
 

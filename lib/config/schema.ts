@@ -125,6 +125,15 @@ const WordPress = Type.Object({
   probes: Type.Optional(Probes('startup 10s x 60, liveness 10s x 6, readiness 10s x 3, 5s timeouts')),
   placement: Type.Optional(Placement),
   content: Type.Optional(Volume('Shared content volume mounted at /var/www/html (claim "wordpress-content")', '10Gi, ReadWriteMany, dynamic')),
+  canary: Type.Optional(Type.Object({
+    image: Image('Image of the canary track (must differ from wordpress.image).'),
+    weight: Type.Integer({ minimum: 0, maximum: 100, description: 'Percent of the requests sent to the canary (0-100); the stable track gets the rest.' }),
+    replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Replicas of the canary Deployment. Default: 1.' })),
+  }, {
+    ...strict,
+    description: 'A second Deployment "wordpress-canary" (label track: canary) on the same content volume and database, '
+      + 'with its own PDB and probes, and the traffic split by weight. Never runs database upgrades. See "Canary releases" in README.',
+  })),
 }, { ...strict, description: 'The WordPress Deployment.' });
 
 const Database = Type.Object({
@@ -153,23 +162,51 @@ const Database = Type.Object({
   placement: Type.Optional(Placement),
 }, { ...strict, description: 'The MariaDB StatefulSet.' });
 
-export const EXPOSURE_TYPES = ['ingress', 'nodePort', 'loadBalancer'] as const;
+export const EXPOSURE_TYPES = ['ingress', 'nodePort', 'loadBalancer', 'gateway', 'route'] as const;
+export const TLS_MODES = ['edge', 'reencrypt', 'passthrough'] as const;
+export const INGRESS_CONTROLLERS = ['ingress-nginx', 'other'] as const;
+export const MESHES = ['none', 'istio'] as const;
 const Exposure = Type.Object({
   type: Type.Optional(Type.Union(EXPOSURE_TYPES.map(t => Type.Literal(t)), {
-    description: 'ingress (default), nodePort or loadBalancer.', 'x-hint': `use one of: ${EXPOSURE_TYPES.join(', ')}`,
+    description: 'ingress (default), nodePort, loadBalancer, gateway (Gateway API HTTPRoute) or route (OpenShift Route).',
+    'x-hint': `use one of: ${EXPOSURE_TYPES.join(', ')}`,
   })),
-  host: Type.Optional(DnsSubdomain('Host name of the site (required for ingress).')),
+  host: Type.Optional(DnsSubdomain('Host name of the site (required for ingress, gateway and route).')),
   path: Type.Optional(Type.String({ pattern: '^/[^\\s]*$', description: 'Path prefix. Default: /.', 'x-hint': 'use a path starting with "/"' })),
   ingressClassName: Type.Optional(DnsSubdomain('IngressClass. Default: the cluster default.')),
+  controller: Type.Optional(Type.Union(INGRESS_CONTROLLERS.map(c => Type.Literal(c)), {
+    description: 'Which controller serves the IngressClass, for its annotations (canary, backend TLS, passthrough, mesh upstream). '
+      + 'Default: ingress-nginx when ingressClassName is unset or "nginx", else other.',
+    'x-hint': `use one of: ${INGRESS_CONTROLLERS.join(', ')}`,
+  })),
   tls: Type.Optional(Type.Object({
+    mode: Type.Optional(Type.Union(TLS_MODES.map(m => Type.Literal(m)), {
+      description: 'Where TLS ends: edge (at the controller/router, default), reencrypt (again from there to WordPress on 8443) '
+        + 'or passthrough (only at WordPress, on 8443).',
+      'x-hint': `use one of: ${TLS_MODES.join(', ')}`,
+    })),
     secretName: Type.Optional(SecretName('Existing TLS Secret, or the Secret cert-manager writes. Default with an issuer: <name>-tls.')),
     issuer: Type.Optional(DnsSubdomain('cert-manager issuer name.')),
     issuerKind: Type.Optional(Type.Union([Type.Literal('ClusterIssuer'), Type.Literal('Issuer')], {
       description: 'Default: ClusterIssuer.', 'x-hint': 'use ClusterIssuer or Issuer',
     })),
-  }, { ...strict, description: 'TLS: an existing Secret (secretName) or cert-manager (issuer).' })),
+    backendSecret: Type.Optional(SecretName('kubernetes.io/tls Secret WordPress serves HTTPS on 8443 from (reencrypt, passthrough). '
+      + 'Default for a route with reencrypt: "wordpress-serving-cert", issued by OpenShift\'s service CA.')),
+  }, { ...strict, description: 'TLS: mode, the edge certificate (secretName or cert-manager issuer) and the backend certificate.' })),
+  gateway: Type.Optional(Type.Object({
+    name: DnsSubdomain('Name of the existing Gateway.'),
+    namespace: DnsLabel('Namespace of the Gateway.'),
+    sectionName: Type.Optional(DnsSubdomain('Listener the HTTPRoute attaches to (e.g. "https"). Default: every listener that admits it.')),
+    redirect: Type.Optional(Type.Object({
+      sectionName: DnsSubdomain('Plain-HTTP listener of the same Gateway (e.g. "http").'),
+    }, { ...strict, description: 'Also render "wordpress-redirect": an HTTPRoute on this listener answering 301 to https.' })),
+  }, { ...strict, description: 'The Gateway (Gateway API) the HTTPRoute attaches to (type gateway).' })),
+  mesh: Type.Optional(Type.Union(MESHES.map(m => Type.Literal(m)), {
+    description: 'Service mesh: istio labels the namespace for sidecar injection and, with a canary, splits traffic with a VirtualService. Default: none.',
+    'x-hint': `use one of: ${MESHES.join(', ')}`,
+  })),
   nodePort: Type.Optional(Type.Integer({ minimum: 30000, maximum: 32767, description: 'Fixed node port for nodePort/loadBalancer.' })),
-  annotations: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra annotations on the Ingress/Service.' })),
+  annotations: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Extra annotations on the Ingress/Service/HTTPRoute/Route.' })),
 }, { ...strict, description: 'How the site is reached from outside.' });
 
 // Schedule, time zone and dump file name are checked in load.ts with the same functions the
@@ -210,7 +247,23 @@ const Security = Type.Object({
     'Where the ingress controller runs: only it may reach WordPress (exposure type ingress; with nodePort/loadBalancer any source may)',
     'namespace ingress-nginx, any pod in it',
   )),
+  gateway: Type.Optional(NamespacedPods(
+    'Where the Gateway\'s data plane runs: only it may reach WordPress (exposure type gateway)',
+    'every pod in exposure.gateway.namespace',
+  )),
+  router: Type.Optional(NamespacedPods(
+    'Where the OpenShift router runs: only it may reach WordPress (exposure type route)',
+    'namespaces labelled policy-group.network.openshift.io/ingress: "" (OpenShift\'s label for the router, host network included)',
+  )),
+  istiod: Type.Optional(NamespacedPods(
+    'The Istio control plane the sidecars fetch their configuration from on TCP 15012 (exposure.mesh istio)',
+    'namespace istio-system, pods with app: istiod',
+  )),
   dns: Type.Optional(NamespacedPods('The cluster DNS every pod may query on port 53 (UDP and TCP)', 'namespace kube-system, pods with k8s-app: kube-dns')),
+  assignedUids: Type.Optional(Type.Boolean({
+    description: 'Leave runAsUser, runAsGroup and fsGroup out of every pod, for platforms that assign them (OpenShift\'s restricted SCC); '
+      + 'everything else stays restricted. Default: true with exposure type route, else false.',
+  })),
   allowInternetEgress: Type.Optional(Type.Boolean({
     description: 'Let WordPress open connections on TCP 80/443 to public IPv4 addresses (updates, plugin downloads); private, shared and link-local ranges stay closed. Default: false.',
   })),
@@ -258,6 +311,8 @@ export type PlacementConfig = NonNullable<WordPressConfig['placement']>;
 export type ResourcesConfig = NonNullable<WordPressConfig['resources']>;
 export type ProbesConfig = NonNullable<WordPressConfig['probes']>;
 export type VolumeConfig = NonNullable<WordPressConfig['content']>;
+export type CanaryConfig = NonNullable<WordPressConfig['canary']>;
+export type TlsConfig = NonNullable<ExposureConfig['tls']>;
 
 /** The JSON Schema document written to `config.schema.json`. */
 export function jsonSchema(): TSchema {

@@ -42,6 +42,23 @@ export class WebAccess {
   }
 
   /**
+   * Only pods of a Gateway's data plane (Gateway API): the way in for an HTTPRoute.
+   * @param gateway the namespace (and, optionally, pod) labels of the Gateway's proxies
+   */
+  public static gateway(gateway: NamespacedPods): WebAccess {
+    return new WebAccess(namespacedPeer('WebAccess.gateway', gateway));
+  }
+
+  /**
+   * Only the OpenShift router: the way in for a Route.
+   * @param router the router's namespace (and, optionally, pod) labels
+   * @default OPENSHIFT_ROUTER
+   */
+  public static openShiftRouter(router: NamespacedPods = OPENSHIFT_ROUTER): WebAccess {
+    return new WebAccess(namespacedPeer('WebAccess.openShiftRouter', router));
+  }
+
+  /**
    * Any source. For NodePort and LoadBalancer Services: their traffic comes from clients or, after
    * kube-proxy's SNAT, from node addresses, not from pods in a namespace a selector could name.
    */
@@ -65,6 +82,19 @@ export const KUBE_DNS: NamespacedPods = {
 export const INGRESS_NGINX: NamespacedPods = { namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } };
 
 /**
+ * The OpenShift router: OpenShift labels the namespaces whose traffic is the router's with
+ * `policy-group.network.openshift.io/ingress: ""`, also when the router runs on the host network
+ * (its traffic then comes from the nodes, which no pod selector would match).
+ */
+export const OPENSHIFT_ROUTER: NamespacedPods = { namespaceLabels: { 'policy-group.network.openshift.io/ingress': '' } };
+
+/** Where istiod runs in a default Istio installation. */
+export const ISTIOD: NamespacedPods = { namespaceLabels: { 'kubernetes.io/metadata.name': 'istio-system' }, podLabels: { app: 'istiod' } };
+
+/** Port the sidecars fetch their configuration and certificates from istiod on (XDS and CA, over TLS). */
+export const ISTIOD_XDS_PORT = 15012;
+
+/**
  * Addresses WordPress never needs to reach for updates: RFC 1918 private ranges (pods, Services and
  * nodes are usually there), shared address space (RFC 6598, used by some clusters for pods) and
  * link-local (the cloud metadata endpoint 169.254.169.254 hands out node credentials).
@@ -76,6 +106,21 @@ export interface SiteNetworkPoliciesProps {
   readonly database: IClientTrackingServer;
   /** The web workload. Its Service port must be the port its pods listen on (true for `WordPressApp`). */
   readonly web: IHttpBackend;
+  /**
+   * A second web workload (a canary) that gets the same web policies as `web`.
+   * @default none
+   */
+  readonly canary?: IHttpBackend;
+  /**
+   * Container ports of the web pods that `webAccess` may reach.
+   * @default [web.servicePort]
+   */
+  readonly webPorts?: number[];
+  /**
+   * The mesh control plane the web pods' sidecars must reach (`ISTIOD` for Istio) on `ISTIOD_XDS_PORT`.
+   * @default no mesh
+   */
+  readonly meshControlPlane?: NamespacedPods;
   /**
    * Who may reach the web pods.
    * @default WebAccess.ingressController(INGRESS_NGINX)
@@ -109,7 +154,11 @@ export interface SiteNetworkPoliciesProps {
  *   can be added until synth);
  * - `allow-<database>-clients`: the database accepts connections from its recorded clients only;
  * - `allow-<web>-http`: the web pods accept HTTP from `webAccess`;
- * - `allow-<web>-internet` (only with `internetEgress`): the web pods may reach public addresses.
+ * - `allow-<web>-internet` (only with `internetEgress`): the web pods may reach public addresses;
+ * - `allow-<web>-istiod` (only with `meshControlPlane`): the web pods' sidecars may reach istiod.
+ *
+ * With a `canary`, each `<web>` policy is rendered for it as well. The `-http` policy is named
+ * `-https` when the only port is not the Service's HTTP port.
  *
  * Plain `KubeNetworkPolicy`: cdk8s-plus-27's NetworkPolicy fixes a rule's peers when the rule is
  * added (the client list is complete only at synth) and cannot allow every source on one port.
@@ -140,13 +189,23 @@ export class SiteNetworkPolicies extends Construct {
       }),
     });
     const access = props.webAccess ?? WebAccess.ingressController(INGRESS_NGINX);
-    this.policy(`allow-${web.serviceName}-http`, { matchLabels: web.selectorLabels }, ['Ingress'], {
-      ingress: [{ from: access.peer && [access.peer], ports: [tcp(web.servicePort)] }],
-    });
-    if (props.internetEgress) {
-      this.policy(`allow-${web.serviceName}-internet`, { matchLabels: web.selectorLabels }, ['Egress'], {
-        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_IPV4] } }], ports: [tcp(80), tcp(443)] }],
+    const mesh = props.meshControlPlane && namespacedPeer('SiteNetworkPolicies: meshControlPlane', props.meshControlPlane);
+    for (const w of props.canary ? [web, props.canary] : [web]) {
+      const ports = props.webPorts ?? [web.servicePort];
+      const suffix = ports.length === 1 && ports[0] !== web.servicePort ? 'https' : 'http';
+      this.policy(`allow-${w.serviceName}-${suffix}`, { matchLabels: w.selectorLabels }, ['Ingress'], {
+        ingress: [{ from: access.peer && [access.peer], ports: ports.map(tcp) }],
       });
+      if (props.internetEgress) {
+        this.policy(`allow-${w.serviceName}-internet`, { matchLabels: w.selectorLabels }, ['Egress'], {
+          egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_IPV4] } }], ports: [tcp(80), tcp(443)] }],
+        });
+      }
+      if (mesh) {
+        this.policy(`allow-${w.serviceName}-istiod`, { matchLabels: w.selectorLabels }, ['Egress'], {
+          egress: [{ to: [mesh], ports: [tcp(ISTIOD_XDS_PORT)] }],
+        });
+      }
     }
   }
 

@@ -125,14 +125,63 @@ export interface WordPressAppProps {
    * @default soft anti-affinity by hostname, weight 100
    */
   readonly placement?: AntiAffinityOptions;
+  /**
+   * Release track, the pod label `track` (never part of the selector). A canary also gets
+   * component `web-canary` (so neither Deployment's selector selects the other's pods), a
+   * PodDisruptionBudget whatever its replica count, and never runs database upgrades: Apache
+   * refuses `wp-admin/upgrade.php` and WordPress's automatic updater and file changes are off.
+   * @default Track.STABLE
+   */
+  readonly track?: Track;
+  /**
+   * Also serve HTTPS on container port 8443 (Service port 443, named `https`) with the certificate
+   * of this `kubernetes.io/tls` Secret, for TLS re-encryption or passthrough at the edge.
+   * @default HTTP on port 80 only
+   */
+  readonly httpsSecret?: string;
+  /**
+   * Annotations on the Service (e.g. OpenShift's `service.beta.openshift.io/serving-cert-secret-name`).
+   * @default none
+   */
+  readonly serviceAnnotations?: Record<string, string>;
+  /**
+   * Labels the Service selects, when it must select more than this Deployment's pods (a mesh that
+   * splits traffic by subsets needs one Service over both tracks).
+   * @default this Deployment's selector labels
+   */
+  readonly serviceSelector?: Record<string, string>;
+  /**
+   * Extra pod template annotations (e.g. the resources of an injected sidecar).
+   * @default none
+   */
+  readonly podAnnotations?: Record<string, string>;
 }
+
+/** Release track of a WordPress Deployment. */
+export enum Track {
+  /** The Deployment that serves the site; its name and selector never change. */
+  STABLE = 'stable',
+  /** A second Deployment with another image that gets a share of the traffic. */
+  CANARY = 'canary',
+}
+
+/** Pod label that tells the tracks apart (routing subsets, dashboards). */
+export const TRACK_LABEL = 'track';
 
 const STARTUP: ResolvedTimings = { initialDelay: Duration.seconds(0), period: Duration.seconds(10), timeout: Duration.seconds(5), failureThreshold: 60 };
 const LIVENESS: ResolvedTimings = { initialDelay: Duration.seconds(0), period: Duration.seconds(10), timeout: Duration.seconds(5), failureThreshold: 6 };
 const READINESS: ResolvedTimings = { initialDelay: Duration.seconds(0), period: Duration.seconds(10), timeout: Duration.seconds(5), failureThreshold: 3 };
 
 const HTTP_PORT = 80;
+/** Container port of the HTTPS listener (above 1024, so it needs no sysctl of its own). */
+export const WORDPRESS_HTTPS_PORT = 8443;
+/** Service port of the HTTPS listener. */
+export const WORDPRESS_HTTPS_SERVICE_PORT = 443;
 const PHP_INI = 'zz-cdk8s.ini';
+const APACHE_CONF = 'zz-cdk8s.conf';
+const TLS_DIR = '/etc/wordpress-tls';
+/** What the canary track's wp-config.php evaluates (WORDPRESS_CONFIG_EXTRA of the official image). */
+export const CANARY_CONFIG_EXTRA = "define('AUTOMATIC_UPDATER_DISABLED', true); define('DISALLOW_FILE_MODS', true);";
 const SECRETS_DIR = '/etc/wordpress-secrets';
 
 // Where the official image writes, each on a volume so that the root can stay read-only.
@@ -157,6 +206,10 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public readonly serviceName: string;
   /** Port of the Service. */
   public readonly servicePort = HTTP_PORT;
+  /** HTTPS port of the Service, when `httpsSecret` is set. */
+  public readonly httpsServicePort?: number;
+  /** Release track. */
+  public readonly track: Track;
   /** Labels that select exactly this Deployment's pods. */
   public readonly selectorLabels: Record<string, string>;
   /** Identity used for labels. */
@@ -167,6 +220,8 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public readonly deployment: k8s.KubeDeployment;
   /** The PHP ini ConfigMap. */
   public readonly phpConfig: kplus.ConfigMap;
+  /** The Apache ConfigMap (HTTPS listener, canary guard), when either is needed. */
+  public readonly apacheConfig?: kplus.ConfigMap;
 
   private affinity?: k8s.Affinity;
 
@@ -186,35 +241,56 @@ export class WordPressApp extends Construct implements IAffinityTarget {
         + '(pods on other nodes could not attach it); use ReadWriteMany storage or 1 replica');
     }
     const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
-    this.identity = { name: 'wordpress', instance: siteInstance(this, props.instance), component: 'web' };
+    this.track = props.track ?? Track.STABLE;
+    const canary = this.track === Track.CANARY;
+    this.identity = { name: 'wordpress', instance: siteInstance(this, props.instance), component: canary ? 'web-canary' : 'web' };
     this.selectorLabels = selectorLabels(this.identity);
     const labels = objectLabels(this.identity);
+    if (props.httpsSecret !== undefined) this.httpsServicePort = WORDPRESS_HTTPS_SERVICE_PORT;
 
-    // Construction order is output order: PHP config, account, Service, Deployment, PDB.
+    // Construction order is output order: PHP and Apache config, account, Service, Deployment, PDB.
     this.phpConfig = this.addPhpConfig(props.php, resources, labels);
+    const apache = apacheConf(props.httpsSecret !== undefined, canary);
+    if (apache) {
+      this.apacheConfig = new kplus.ConfigMap(this, 'ApacheConfig', { metadata: { name: `${this.name}-apache`, labels }, data: { [APACHE_CONF]: apache } });
+    }
     const account = workloadServiceAccount(this, this.name, labels);
+    const servicePorts: k8s.ServicePort[] = [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }];
+    const containerPorts: k8s.ContainerPort[] = [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }];
+    if (this.httpsServicePort) {
+      servicePorts.push({ name: 'https', port: this.httpsServicePort, targetPort: k8s.IntOrString.fromString('https'), protocol: 'TCP' });
+      containerPorts.push({ name: 'https', containerPort: WORDPRESS_HTTPS_PORT, protocol: 'TCP' });
+    }
     new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.serviceName, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selectorLabels,
-        ports: [{ name: 'http', port: HTTP_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP' }],
-      },
+      metadata: { name: this.serviceName, labels, annotations: props.serviceAnnotations },
+      spec: { type: 'ClusterIP', selector: props.serviceSelector ?? this.selectorLabels, ports: servicePorts },
     });
     props.database.addClient?.({ name: this.name, selectorLabels: this.selectorLabels });
+    const env = WordPressApp.env(props);
+    if (canary) env.push({ name: 'WORDPRESS_CONFIG_EXTRA', value: CANARY_CONFIG_EXTRA });
+    const volumeMounts = [...VOLUME_MOUNTS];
+    if (this.apacheConfig) volumeMounts.push({ name: 'apache-config', mountPath: `/etc/apache2/conf-enabled/${APACHE_CONF}`, subPath: APACHE_CONF, readOnly: true });
+    if (props.httpsSecret !== undefined) volumeMounts.push({ name: 'tls', mountPath: TLS_DIR, readOnly: true });
     const container: k8s.Container = {
       name: 'wordpress',
       image,
       imagePullPolicy: 'IfNotPresent',
-      ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
-      env: WordPressApp.env(props),
+      ports: containerPorts,
+      env,
       resources: resourceRequirements(resources),
       securityContext: restrictedContainerSecurityContext(WORDPRESS_UID, WORDPRESS_UID),
       ...WordPressApp.probes(props.probes),
-      volumeMounts: VOLUME_MOUNTS,
+      volumeMounts,
     };
-    this.deployment = this.addDeployment(container, WordPressApp.podVolumes(props, this.phpConfig.name), labels, account.name);
-    if (this.replicas > 1) {
+    const volumes = WordPressApp.podVolumes(props, this.phpConfig.name);
+    if (this.apacheConfig) volumes.push({ name: 'apache-config', configMap: { name: this.apacheConfig.name } });
+    if (props.httpsSecret !== undefined) {
+      volumes.push({ name: 'tls', secret: { secretName: props.httpsSecret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } });
+    }
+    const configChecksum = checksum(this.apacheConfig ? { php: this.phpConfig.data, apache: this.apacheConfig.data } : this.phpConfig.data);
+    this.deployment = this.addDeployment(container, volumes, { ...labels, [TRACK_LABEL]: this.track },
+      { 'checksum/config': configChecksum, ...props.podAnnotations }, account.name);
+    if (this.replicas > 1 || canary) {
       new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name: this.name, labels },
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
@@ -329,9 +405,10 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     };
   }
 
-  private addDeployment(container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>, serviceAccountName: string) {
+  private addDeployment(container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>,
+    annotations: Record<string, string>, serviceAccountName: string) {
     return new k8s.KubeDeployment(this, 'Resource', {
-      metadata: { name: this.name, labels },
+      metadata: { name: this.name, labels: objectLabels(this.identity) },
       spec: {
         replicas: this.replicas,
         selector: { matchLabels: this.selectorLabels },
@@ -339,7 +416,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
         // Never below the desired count during a rollout.
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: k8s.IntOrString.fromNumber(1), maxUnavailable: k8s.IntOrString.fromNumber(0) } },
         template: {
-          metadata: { labels, annotations: { 'checksum/config': checksum(this.phpConfig.data) } },
+          metadata: { labels, annotations },
           spec: {
             serviceAccountName,
             automountServiceAccountToken: false,
@@ -360,4 +437,44 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public addAffinity(affinity: k8s.Affinity): void {
     this.affinity = { ...this.affinity, ...affinity };
   }
+}
+
+/**
+ * Apache settings mounted into the image's conf-enabled/ (read after its own), or undefined when
+ * neither is needed: an HTTPS listener on 8443 (mod_ssl ships with the image but is not enabled;
+ * a2enmod would write under the read-only root) and, on the canary track, a refusal of
+ * wp-admin/upgrade.php (database upgrades run on the stable track only).
+ */
+function apacheConf(https: boolean, canary: boolean): string | undefined {
+  const parts: string[] = [];
+  if (https) {
+    parts.push([
+      '# HTTPS on 8443 with the certificate of the mounted Secret (TLS re-encrypt or passthrough at the edge).',
+      '<IfModule !ssl_module>',
+      '  LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so',
+      '</IfModule>',
+      '<IfModule !socache_shmcb_module>',
+      '  LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so',
+      '</IfModule>',
+      'SSLSessionCache shmcb:/var/run/apache2/ssl_scache(512000)',
+      `Listen ${WORDPRESS_HTTPS_PORT} https`,
+      `<VirtualHost *:${WORDPRESS_HTTPS_PORT}>`,
+      '  DocumentRoot /var/www/html',
+      '  SSLEngine on',
+      `  SSLCertificateFile ${TLS_DIR}/tls.crt`,
+      `  SSLCertificateKeyFile ${TLS_DIR}/tls.key`,
+      '  ErrorLog ${APACHE_LOG_DIR}/error.log',
+      '  CustomLog ${APACHE_LOG_DIR}/access.log combined',
+      '</VirtualHost>',
+    ].join('\n'));
+  }
+  if (canary) {
+    parts.push([
+      '# Canary track: WordPress database upgrades run on the stable track only.',
+      '<LocationMatch "/wp-admin/upgrade\\.php$">',
+      '  Require all denied',
+      '</LocationMatch>',
+    ].join('\n'));
+  }
+  return parts.length ? `${parts.join('\n\n')}\n` : undefined;
 }

@@ -162,3 +162,29 @@ export function checkImage(owner: string, field: string, image: string): void {
   const problem = imagePinProblem(image);
   if (problem) throw new Error(`${owner}: ${field} "${image}" ${problem}`);
 }
+
+/** Fields a platform that assigns UIDs (OpenShift's restricted SCC) rejects when they are outside its range. */
+const FIXED_ID_FIELDS = ['runAsUser', 'runAsGroup'] as const;
+
+/**
+ * The pod spec without fixed runAsUser, runAsGroup and fsGroup (pod and containers), for platforms
+ * that assign them from the namespace's range: runAsNonRoot, seccomp, dropped capabilities and the
+ * read-only root stay. Returns a copy.
+ */
+export function withoutFixedIds(spec: any): any {
+  const out = { ...spec };
+  if (out.securityContext) {
+    const { runAsUser: _u, runAsGroup: _g, fsGroup: _f, ...rest } = out.securityContext;
+    out.securityContext = rest;
+  }
+  for (const key of ['initContainers', 'containers'] as const) {
+    if (!out[key]) continue;
+    out[key] = out[key].map((c: any) => {
+      if (!c.securityContext) return c;
+      const sc = { ...c.securityContext };
+      for (const f of FIXED_ID_FIELDS) delete sc[f];
+      return { ...c, securityContext: sc };
+    });
+  }
+  return out;
+}

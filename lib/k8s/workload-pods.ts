@@ -62,8 +62,9 @@ export function podSpecOf(manifest: any): PodSpecManifest | undefined {
  * or on a controller outside the manifest.
  */
 export function workloadPods(manifest: any): WorkloadPods | undefined {
-  const spec = podSpecOf(manifest);
-  if (!spec) return undefined;
+  const rendered = podSpecOf(manifest);
+  if (!rendered) return undefined;
+  const spec = withInjectedSidecar(rendered, podAnnotationsOf(manifest));
   const workload = `${manifest.kind}/${manifest.metadata?.name}`;
   const s = manifest.spec;
   switch (manifest.kind) {
@@ -94,4 +95,36 @@ function surge(strategy: any, replicas: number): number {
   if (typeof maxSurge === 'number') return maxSurge;
   // A percentage is rounded up, as the Deployment controller does.
   return Math.ceil((replicas * Number(maxSurge.replace(/%$/, ''))) / 100);
+}
+
+/** Pod template annotations of a rendered workload manifest. */
+function podAnnotationsOf(manifest: any): Record<string, string> {
+  const path = POD_SPEC_PATHS[manifest.kind];
+  const metadata = path.slice(0, -1).reduce((o, k) => o?.[k], manifest)?.metadata;
+  return metadata?.annotations ?? {};
+}
+
+/**
+ * Istio's injector reads the sidecar's resources from these pod annotations; a pod that sets them
+ * gets an `istio-proxy` container of that size, which a quota must count like any other.
+ */
+export const ISTIO_PROXY_RESOURCES = {
+  cpu: 'sidecar.istio.io/proxyCPU',
+  cpuLimit: 'sidecar.istio.io/proxyCPULimit',
+  memory: 'sidecar.istio.io/proxyMemory',
+  memoryLimit: 'sidecar.istio.io/proxyMemoryLimit',
+} as const;
+
+/** The pod spec as it runs: with the sidecar a webhook injects when its annotations size it. */
+function withInjectedSidecar(spec: PodSpecManifest, annotations: Record<string, string>): PodSpecManifest {
+  const a = ISTIO_PROXY_RESOURCES;
+  if (annotations[a.cpu] === undefined) return spec;
+  const proxy: ContainerManifest = {
+    name: 'istio-proxy',
+    resources: {
+      requests: { cpu: annotations[a.cpu], memory: annotations[a.memory] },
+      limits: { cpu: annotations[a.cpuLimit], memory: annotations[a.memoryLimit] },
+    },
+  };
+  return { ...spec, containers: [...spec.containers, proxy] };
 }

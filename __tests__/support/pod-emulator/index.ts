@@ -1,5 +1,6 @@
 // Pod emulator: run the pods of rendered manifests on this machine with the images' own entrypoints
 // (see docs/pod-emulation.md).
+export { admitOpenShiftRestricted, forOpenShift, OPENSHIFT_DEFAULT_UID } from './admission';
 export { Cluster, Pod, readOnlyWrites } from './cluster';
 export type { ProbeResult, Service, StartOptions } from './cluster';
 export { imageInfo, parseImage, referenceAvailable, REFERENCE_IMAGES } from './catalogue';

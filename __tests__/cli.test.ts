@@ -60,21 +60,4 @@ describe('cdk8s synth', () => {
     expect([ok.status, ok.stderr]).toEqual([0, '']);
     expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\n');
   }, 60_000);
-
-  test('`cdk8s synth --stdout` prints every manifest of every environment, as dist/ holds them', () => {
-    writeConfig('sites:\n  blog:\n    exposure: { host: blog.example.com }\n  shop:\n    exposure: { host: shop.example.com }\n');
-    fs.writeFileSync(path.join(work.dir, 'config', 'other.yaml'), 'sites:\n  news:\n    exposure: { host: news.example.com }\n');
-    try {
-      const printed = spawnSync(cli, ['synth', '--check-upgrade=false', '--stdout'], { cwd: work.dir, encoding: 'utf8' });
-      expect([printed.status, printed.stderr]).toEqual([0, '']);
-      const dist = readTree(path.join(work.dir, 'dist'));
-      const sites = ['other/news', 'test/blog', 'test/shop'];
-      expect(Object.keys(dist).sort()).toEqual(sites.flatMap(s => [`${s}/app.k8s.yaml`, `${s}/storage.k8s.yaml`]));
-      // The CLI prints the environment files one after the other, environments in name order.
-      const env = (name: string) => sites.filter(s => s.startsWith(`${name}/`)).flatMap(s => [dist[`${s}/storage.k8s.yaml`], dist[`${s}/app.k8s.yaml`]]).join('---\n');
-      expect(printed.stdout).toBe(env('other') + env('test'));
-    } finally {
-      fs.rmSync(path.join(work.dir, 'config', 'other.yaml'));
-    }
-  }, 60_000);
 });

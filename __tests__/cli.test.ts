@@ -25,7 +25,9 @@ describe('cdk8s synth', () => {
     expect([ok.status, ok.stderr]).toEqual([0, expect.any(String)]);
     const good = readTree(path.join(work.dir, 'dist'));
     expect(Object.keys(good).sort()).toEqual(['test/blog/app.k8s.yaml', 'test/blog/storage.k8s.yaml']);
-    expect(ok.stdout).toContain('.cdk8s-out/test/blog/app.k8s.yaml');
+    // The CLI's folder holds one file per environment, with every manifest of it, in dist/ order.
+    expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\n');
+    expect(readTree(path.join(work.dir, '.cdk8s-out'))).toEqual({ 'test.k8s.yaml': `${good['test/blog/storage.k8s.yaml']}---\n${good['test/blog/app.k8s.yaml']}` });
 
     writeConfig('sites:\n  blog:\n    exposure: { host: Blog.Example.com }\n    wordpress: { replicas: 0 }\n');
     const bad = synth();
@@ -56,6 +58,6 @@ describe('cdk8s synth', () => {
     writeConfig('sites:\n  blog:\n    exposure: { host: blog.example.com }\n');
     const ok = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'synth.js')], { cwd: work.dir, encoding: 'utf8' });
     expect([ok.status, ok.stderr]).toEqual([0, '']);
-    expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test/blog/app.k8s.yaml\n  - .cdk8s-out/test/blog/storage.k8s.yaml\n');
+    expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\n');
   }, 60_000);
 });

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { REFERENCE_END, REFERENCE_START, configReference, schemaFileText } from '../lib/config/reference';
 import { VALIDATOR_FILE, validatorModuleText } from '../lib/config/validator-source';
 import { publish, renderEnvironments } from '../lib/render/render';
+import { StagedTree } from '../lib/render/staged-tree';
 import { synthesize } from '../lib/render/synthesize';
 import { REPO, exampleEnvironments, readTree, tempDir } from './support/fixtures';
 
@@ -360,4 +361,54 @@ describe('publishing', () => {
     expect(readTree(outDir)).toEqual(old);
     expect(fs.readdirSync(dir).sort()).toEqual(['config', 'dist']);
   }));
+
+  test('files staged as they come stay out of dist/ until the commit', () => withTree((dir, outDir) => {
+    const tree = new StagedTree(outDir);
+    tree.write([['prod/a/app.k8s.yaml', 'a\n']]);
+    tree.write([['prod/b/app.k8s.yaml', 'b\n']]);
+    expect(readTree(outDir)).toEqual(old);
+    tree.commit();
+    expect(readTree(outDir)).toEqual({ 'prod/a/app.k8s.yaml': 'a\n', 'prod/b/app.k8s.yaml': 'b\n' });
+    expect([tree.files, fs.readdirSync(dir)]).toEqual([2, ['dist']]);
+  }));
+
+  describe('the CLI\'s folder', () => {
+    const twoEnvironments = (configDir: string) => {
+      fs.mkdirSync(configDir);
+      for (const env of ['other', 'prod']) {
+        fs.writeFileSync(path.join(configDir, `${env}.yaml`), stringify({
+          sites: { a: { exposure: { host: `a.${env}.example.com` } }, b: { exposure: { host: `b.${env}.example.com` } } },
+        }));
+      }
+    };
+
+    test('holds one file per environment: its sites\' manifests in dist/ order', () => withTree((dir, outDir) => {
+      twoEnvironments(path.join(dir, 'config'));
+      const cliOutDir = path.join(dir, '.cdk8s-out');
+      fs.mkdirSync(cliOutDir);
+      // The CLI's app bundle lives there too, and must be kept.
+      fs.writeFileSync(path.join(cliOutDir, 'app.js'), '// bundle\n');
+      expect(synthesize({ configDir: path.join(dir, 'config'), outDir, cliOutDir, log: { log() {}, warn() {}, error() {} } })).toBe(0);
+      const dist = readTree(outDir);
+      const env = (name: string) => ['a', 'b'].flatMap(site => [dist[`${name}/${site}/storage.k8s.yaml`], dist[`${name}/${site}/app.k8s.yaml`]]).join('---\n');
+      expect(readTree(cliOutDir)).toEqual({ 'app.js': '// bundle\n', 'other.k8s.yaml': env('other'), 'prod.k8s.yaml': env('prod') });
+    }));
+
+    test('and dist/ keep nothing of a run that failed after some environments were written', () => withTree((dir, outDir) => {
+      twoEnvironments(path.join(dir, 'config'));
+      const cliOutDir = path.join(dir, '.cdk8s-out');
+      // Every site of "other" has been staged and copied for the CLI when the first of "prod" fails.
+      const full = diskFullIn('prod');
+      const errors: string[] = [];
+      try {
+        const code = synthesize({ configDir: path.join(dir, 'config'), outDir, cliOutDir, log: { log() {}, warn() {}, error: (m: string) => errors.push(m) } });
+        expect({ code, errors }).toEqual({ code: 1, errors: [`error: ENOSPC: no space left on device\n${outDir}/ was left unchanged.`] });
+      } finally {
+        full.mockRestore();
+      }
+      expect(readTree(outDir)).toEqual(old);
+      expect(readTree(cliOutDir)).toEqual({});
+      expect(fs.readdirSync(dir).sort()).toEqual(['.cdk8s-out', 'config', 'dist']);
+    }));
+  });
 });

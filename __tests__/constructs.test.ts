@@ -113,10 +113,13 @@ describe('WordPressApp', () => {
     const [init] = pod.initContainers;
     expect(init).toMatchObject({ name: 'copy-wordpress', image: app.image, securityContext: app.securityContext, resources: app.resources });
     expect(init.volumeMounts).toEqual(app.volumeMounts.filter((m: any) => ['/var/www/html', '/tmp'].includes(m.mountPath)));
-    // Skips a volume that already holds WordPress (the entrypoint's own test), and never overwrites.
-    const script = init.command.join(' ');
-    expect(script).toContain('[ -e /var/www/html/index.php ] || [ -e /var/www/html/wp-includes/version.php ] ||');
-    expect(script).toMatch(/cp -Rn \/usr\/src\/wordpress\/\. \/var\/www\/html\/$/);
+    // Skips a volume that already holds WordPress (the entrypoint's own test); copies onto the same
+    // volume first and renames into place, the entrypoint's markers last.
+    const [shell, flag, script] = init.command;
+    expect([shell, flag]).toEqual(['sh', '-c']);
+    expect(script).toContain('cd /var/www/html\nif [ -e index.php ] || [ -e wp-includes/version.php ]; then exit 0; fi');
+    expect(script).toContain('cp -R /usr/src/wordpress/. "$staging/"');
+    expect(script.trim().split('\n').slice(-2)).toEqual(['place wp-includes', 'place index.php']);
   });
 
   test('all props', () => {

@@ -13,12 +13,12 @@ const threads = require('worker_threads');
 
 // In the worker, this bundle only serves as the render worker's script (as main.ts does).
 if (threads.isMainThread) {
-  // Counts the sites the worker sends back: a worker that failed would leave them all to this thread.
+  // Counts the sites the worker sends back, one message each: a worker that failed would leave them all to this thread.
   let fromWorker = 0;
   const receive = threads.receiveMessageOnPort;
   threads.receiveMessageOnPort = (port: any) => {
     const reply = receive(port);
-    fromWorker += reply ? reply.message.length : 0;
+    fromWorker += reply ? 1 : 0;
     return reply;
   };
   const env = (name: string, n: number, site: (i: number) => any): any => {

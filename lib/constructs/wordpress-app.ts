@@ -184,6 +184,28 @@ const TLS_DIR = '/etc/wordpress-tls';
 export const CANARY_CONFIG_EXTRA = "define('AUTOMATIC_UPDATER_DISABLED', true); define('DISALLOW_FILE_MODS', true);";
 const SECRETS_DIR = '/etc/wordpress-secrets';
 
+// The copy-wordpress init container. Replicas starting at once on one empty volume each copy into
+// a folder of their own on that volume, then rename its entries into place: a rename is atomic, so
+// each entry ends up complete from one copy, and a pod that loses the race keeps the winner's (or
+// an existing wp-content, as the entrypoint does). The entrypoint's markers, wp-includes and
+// index.php, go last, so whoever sees them sees the rest. A plain `cp -n` fails here: two pods
+// create the same file between one's check and its write (seen under the pod emulator).
+const COPY_WORDPRESS = `set -eu
+cd /var/www/html
+if [ -e index.php ] || [ -e wp-includes/version.php ]; then exit 0; fi
+staging="$(mktemp -d .copy-wordpress.XXXXXX)"
+trap 'rm -rf "$staging"' EXIT
+cp -R /usr/src/wordpress/. "$staging/"
+place() { mv -T "$staging/$1" "$1" 2>/dev/null || [ -e "$1" ]; }
+for path in "$staging"/* "$staging"/.[!.]*; do
+  entry="\${path##*/}"
+  [ -e "$path" ] || continue
+  case "$entry" in index.php|wp-includes) ;; *) place "$entry" ;; esac
+done
+place wp-includes
+place index.php
+`;
+
 // Where the official image writes, each on a volume so that the root can stay read-only.
 const VOLUME_MOUNTS: k8s.VolumeMount[] = [
   { name: 'content', mountPath: '/var/www/html' },
@@ -389,16 +411,15 @@ export class WordPressApp extends Construct implements IAffinityTarget {
    * Copies WordPress onto an empty content volume before the image's entrypoint would. Running as
    * www-data, the entrypoint's `tar --no-overwrite-dir` still tries to chmod the volume's root,
    * which the kubelet leaves owned by root (group fsGroup): GNU tar 1.34 (Debian bookworm, the
-   * image's base) then exits 2 and the pod's first start crashes once. `cp` sets no mode on an
-   * existing directory; `-n` never overwrites, like the entrypoint, which skips content that exists.
-   * The entrypoint then finds WordPress and only writes wp-config.php.
+   * image's base) then exits 2 and the pod's first start crashes once. The entrypoint then finds
+   * WordPress and only writes wp-config.php.
    */
   private static copyContent(app: k8s.Container): k8s.Container {
     return {
       name: 'copy-wordpress',
       image: app.image,
       imagePullPolicy: app.imagePullPolicy,
-      command: ['sh', '-c', '[ -e /var/www/html/index.php ] || [ -e /var/www/html/wp-includes/version.php ] || exec cp -Rn /usr/src/wordpress/. /var/www/html/'],
+      command: ['sh', '-c', COPY_WORDPRESS],
       resources: app.resources,
       securityContext: app.securityContext,
       volumeMounts: VOLUME_MOUNTS.filter(m => m.name === 'content' || m.name === 'tmp'),

@@ -27,15 +27,29 @@ export interface SiteJob {
  */
 const MIN_SITES_FOR_WORKER = 200;
 
+/** Receives each site's files, in the order of the jobs, as soon as they and all before them are rendered. */
+export type SiteSink = (job: SiteJob, files: ReadonlyArray<readonly [string, string]>) => void;
+
 /**
- * Every site's `storage.k8s.yaml` and `app.k8s.yaml`, in the order of `jobs`.
+ * Renders every site's `storage.k8s.yaml` and `app.k8s.yaml` and hands them to `sink` in the order
+ * of `jobs`, one site at a time, so that nothing but the sites in flight is held in memory.
  *
- * With `parallel`, a worker thread renders too, taking sites from a shared queue; the files and
- * the error (if any) are the same either way.
+ * An environment that fails throws once its last site is done (see `EnvironmentOutcome`), after
+ * the sink received the files of its sites that did render: a caller that must not publish half
+ * an environment stages what it receives. With `parallel`, a worker thread renders too, taking
+ * sites from a shared queue; the sink calls and the error (if any) are the same either way.
  */
-export function renderSites(jobs: readonly SiteJob[], parallel: boolean): RenderedFiles {
+export function renderSites(jobs: readonly SiteJob[], parallel: boolean, sink: SiteSink): void {
   const twoThreads = parallel && jobs.length >= MIN_SITES_FOR_WORKER && os.availableParallelism() > 1;
-  return collect(jobs, twoThreads ? renderOnTwoThreads(jobs) : jobs.map(renderSite));
+  const env = new EnvironmentOutcome();
+  const deliver = (i: number, outcome: SiteOutcome) => {
+    const job = jobs[i];
+    if (outcome.kind === 'files') sink(job, outcome.files);
+    else env.add(outcome);
+    if (i + 1 === jobs.length || jobs[i + 1].env !== job.env) env.end();
+  };
+  if (twoThreads) renderOnTwoThreads(jobs, deliver);
+  else jobs.forEach((job, i) => deliver(i, renderSite(job)));
 }
 
 type SiteOutcome =
@@ -71,45 +85,49 @@ function renderSite(job: SiteJob): SiteOutcome {
 }
 
 /**
- * The files, or the error of the first environment that failed, chosen as if its charts were all
- * built, then all checked, then all rendered: the first chart that could not be built, else every
- * construct validation message, else the first chart that could not be rendered.
+ * The error of one environment, chosen as if its charts were all built, then all checked, then all
+ * rendered: the first chart that could not be built, else every construct validation message, else
+ * the first chart that could not be rendered.
  */
-function collect(jobs: readonly SiteJob[], outcomes: readonly SiteOutcome[]): RenderedFiles {
-  const files: RenderedFiles = new Map();
-  for (let start = 0, end = 0; start < jobs.length; start = end) {
-    while (end < jobs.length && jobs[end].env === jobs[start].env) end++;
-    const env = outcomes.slice(start, end);
-    const failed = (kind: 'construct' | 'render') => env.find((o): o is Extract<SiteOutcome, { error: unknown }> => o.kind === kind);
+class EnvironmentOutcome {
+  private failures: Array<Exclude<SiteOutcome, { kind: 'files' }>> = [];
+
+  public add(failure: Exclude<SiteOutcome, { kind: 'files' }>) {
+    this.failures.push(failure);
+  }
+
+  /** Throws the environment's error, if any; then starts over for the next environment. */
+  public end() {
+    const failures = this.failures;
+    this.failures = [];
+    const failed = (kind: 'construct' | 'render') => failures.find((o): o is Extract<SiteOutcome, { error: unknown }> => o.kind === kind);
     const unbuilt = failed('construct');
     if (unbuilt) throw unbuilt.error;
-    const invalid = env.flatMap(o => (o.kind === 'invalid' ? o.messages : []));
+    const invalid = failures.flatMap(o => (o.kind === 'invalid' ? o.messages : []));
     if (invalid.length) throw new Error(`Validation failed:\n  ${invalid.join('\n  ')}`);
     const unrendered = failed('render');
     if (unrendered) throw unrendered.error;
-    for (const o of env) {
-      if (o.kind === 'files') o.files.forEach(([file, content]) => files.set(file, content));
-    }
   }
-  return files;
 }
 
 // --- A second thread ----------------------------------------------------------------------------
 // Both threads take the next site from a counter in shared memory until none is left, so neither
-// waits on the other while there is work, whatever the worker's start-up costs. The worker then
-// sends its outcomes; this thread waits for them synchronously (Atomics.wait), which keeps
-// `synthesize()` synchronous. Outcomes are put back in site order: the output does not depend on
-// which thread rendered what.
+// waits on the other while there is work, whatever the worker's start-up costs. The worker posts
+// each outcome as soon as it has it and counts it in shared memory; this thread picks them up
+// between its own sites and, once the queue is empty, waits for the rest synchronously
+// (Atomics.wait), which keeps `synthesize()` synchronous. Outcomes are delivered in site order, so
+// the output does not depend on which thread rendered what, and only the sites rendered ahead of
+// the next one due wait in memory.
 
 /** Marks the `workerData` of our worker, whose script is this module (or the app bundle holding it). */
 const WORKER_TAG = 'cdk8s-wordpress:render-sites';
-/** Slots of the shared Int32Array: the next site to take, and whether the worker has replied. */
+/** Slots of the shared Int32Array: the next site to take, and how many outcomes the worker posted. */
 const NEXT = 0;
-const REPLIED = 1;
+const POSTED = 1;
 /**
- * Once the queue is empty the worker has at most one site left to finish; after this long it has
- * died (e.g. out of memory) and this thread renders the sites it took. A worker that cannot load
- * its script (under jest) takes no site, so nothing waits for it.
+ * A site takes milliseconds: when the worker posts nothing for this long it has died (e.g. out of
+ * memory) and this thread renders the sites it took. A worker that cannot load its script (under
+ * jest) takes no site, so nothing waits for it.
  */
 const WORKER_TIMEOUT_MS = 60_000;
 
@@ -120,27 +138,50 @@ interface WorkerInput {
   readonly port: MessagePort;
 }
 
-function renderOnTwoThreads(jobs: readonly SiteJob[]): SiteOutcome[] {
+/** What the worker posts per site: its outcome, or none when it could not be sent (this thread renders it). */
+type WorkerReply = readonly [number, SiteOutcome | undefined];
+
+function renderOnTwoThreads(jobs: readonly SiteJob[], deliver: (i: number, outcome: SiteOutcome) => void) {
   const queue = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const { port1, port2 } = new MessageChannel();
   const input: WorkerInput = { [WORKER_TAG]: true, jobs, queue, port: port2 };
   const worker = new Worker(__filename, { workerData: input, transferList: [port2] });
   // Whatever fails in the worker fails again below, where its sites are rendered once more.
   worker.on('error', () => undefined);
-  const outcomes: Array<SiteOutcome | undefined> = new Array(jobs.length);
-  let taken = 0;
-  takeSites(input, (i, outcome) => {
-    outcomes[i] = outcome;
-    taken++;
-  });
-  if (taken < jobs.length) {
-    Atomics.wait(queue, REPLIED, 0, WORKER_TIMEOUT_MS);
-    const reply = receiveMessageOnPort(port1)?.message as Array<[number, SiteOutcome]> | undefined;
-    reply?.forEach(([i, outcome]) => (outcomes[i] = outcome));
+  const ahead = new Map<number, SiteOutcome>();
+  let due = 0;
+  const arrived = (i: number, outcome: SiteOutcome) => {
+    ahead.set(i, outcome);
+    for (let next = ahead.get(due); next; next = ahead.get(due)) {
+      ahead.delete(due);
+      deliver(due++, next);
+    }
+  };
+  const receive = () => {
+    for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) {
+      const [i, outcome] = m.message as WorkerReply;
+      arrived(i, outcome ?? renderSite(jobs[i]));
+    }
+  };
+  try {
+    takeSites(input, (i, outcome) => {
+      arrived(i, outcome);
+      receive();
+    });
+    while (due < jobs.length) {
+      const posted = Atomics.load(queue, POSTED);
+      receive();
+      if (due < jobs.length && Atomics.wait(queue, POSTED, posted, WORKER_TIMEOUT_MS) === 'timed-out') {
+        // Dead: render what it took, then anything it still posts is late and ignored.
+        for (let i = due; i < jobs.length; i++) if (!ahead.has(i)) arrived(i, renderSite(jobs[i]));
+      }
+    }
+  } finally {
+    // After an environment's error (thrown by `deliver`), the worker takes no more sites.
+    Atomics.store(queue, NEXT, jobs.length);
+    port1.close();
+    void worker.terminate();
   }
-  port1.close();
-  void worker.terminate();
-  return jobs.map((job, i) => outcomes[i] ?? renderSite(job));
 }
 
 function takeSites(input: Pick<WorkerInput, 'jobs' | 'queue'>, done: (i: number, outcome: SiteOutcome) => void) {
@@ -150,16 +191,16 @@ function takeSites(input: Pick<WorkerInput, 'jobs' | 'queue'>, done: (i: number,
 }
 
 function serveWorker(input: WorkerInput) {
-  const outcomes: Array<[number, SiteOutcome]> = [];
-  try {
-    takeSites(input, (i, outcome) => outcomes.push([i, outcome]));
-    input.port.postMessage(outcomes);
-  } catch {
-    // Nothing sent (e.g. an error that cannot be cloned): the main thread renders these sites itself.
-  } finally {
-    Atomics.store(input.queue, REPLIED, 1);
-    Atomics.notify(input.queue, REPLIED);
-  }
+  takeSites(input, (i, outcome) => {
+    try {
+      input.port.postMessage([i, outcome] satisfies WorkerReply);
+    } catch {
+      // Not cloneable (e.g. a thrown non-Error object): the main thread renders this site itself.
+      input.port.postMessage([i, undefined] satisfies WorkerReply);
+    }
+    Atomics.add(input.queue, POSTED, 1);
+    Atomics.notify(input.queue, POSTED);
+  });
 }
 
 if (!isMainThread && (workerData as Partial<WorkerInput> | undefined)?.[WORKER_TAG]) serveWorker(workerData);

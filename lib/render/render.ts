@@ -1,12 +1,11 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { App } from 'cdk8s';
 import { Environment } from '../config/load';
-import { RenderedFiles, renderSites } from './render-sites';
+import { RenderedFiles, SiteSink, renderSites } from './render-sites';
 import { WordPressChart } from '../chart/wordpress-chart';
 
 export { STORAGE_KINDS } from './render-sites';
-export type { RenderedFiles } from './render-sites';
+export type { RenderedFiles, SiteSink } from './render-sites';
+export { publish } from './staged-tree';
 
 /** The charts of one environment, one per site. */
 export function buildEnvironment(env: Environment): App {
@@ -31,50 +30,19 @@ export interface RenderOptions {
 }
 
 /**
- * Every site of every environment as manifests, in memory:
+ * Every site of every environment as manifests, handed to `sink` site by site in order:
  * `<env>/<site>/storage.k8s.yaml` (namespace, claims, volumes) and `<env>/<site>/app.k8s.yaml`.
- * Construct validation runs over every site of an environment before any of its errors is thrown.
+ * Construct validation runs over every site of an environment before any of its errors is thrown;
+ * the first environment with an error throws it once its sites are done (see `renderSites`).
  */
-export function renderEnvironments(envs: Environment[], options: RenderOptions = {}): RenderedFiles {
+export function streamEnvironments(envs: Environment[], options: RenderOptions, sink: SiteSink) {
   const jobs = envs.flatMap((env, i) => Object.entries(env.sites).map(([name, site]) => ({ env: i, envName: env.name, name, site })));
-  return renderSites(jobs, options.parallel ?? false);
+  renderSites(jobs, options.parallel ?? false, sink);
 }
 
-/** Write files under `dir` (which must not exist yet). */
-export function writeFiles(files: RenderedFiles, dir: string) {
-  const made = new Set<string>();
-  for (const [rel, content] of files) {
-    const target = path.join(dir, rel);
-    const parent = path.dirname(target);
-    if (!made.has(parent)) {
-      fs.mkdirSync(parent, { recursive: true });
-      made.add(parent);
-    }
-    fs.writeFileSync(target, content);
-  }
-}
-
-/**
- * Replace `outDir` with exactly `files`: written into a staging folder beside it, then swapped in
- * by renames. If a write or a rename fails, the staging folder is removed, the previous tree is
- * left (or put back) in place, and the error is rethrown.
- */
-export function publish(files: RenderedFiles, outDir: string) {
-  const staging = `${outDir}.staging-${process.pid}`;
-  const previous = `${outDir}.previous-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  try {
-    writeFiles(files, staging);
-    const hadPrevious = fs.existsSync(outDir);
-    if (hadPrevious) fs.renameSync(outDir, previous);
-    try {
-      fs.renameSync(staging, outDir);
-    } catch (e) {
-      if (hadPrevious) fs.renameSync(previous, outDir);
-      throw e;
-    }
-    if (hadPrevious) fs.rmSync(previous, { recursive: true, force: true });
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
-  }
+/** Every site of every environment as manifests (see `streamEnvironments`), in memory. */
+export function renderEnvironments(envs: Environment[], options: RenderOptions = {}): RenderedFiles {
+  const files: RenderedFiles = new Map();
+  streamEnvironments(envs, options, (_, site) => site.forEach(([file, content]) => files.set(file, content)));
+  return files;
 }

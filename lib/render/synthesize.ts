@@ -1,7 +1,8 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { formatIssue, loadConfigDir } from '../config/load';
-import { RenderOptions, publish, renderEnvironments, writeFiles } from './render';
+import { CliScratch } from './cli-scratch';
+import { RenderOptions, streamEnvironments } from './render';
+import { StagedTree } from './staged-tree';
 
 export interface SynthesizeOptions extends RenderOptions {
   /** Directory of environment files (`<env>.yaml`). */
@@ -9,8 +10,9 @@ export interface SynthesizeOptions extends RenderOptions {
   /** The committed output tree, replaced only when everything rendered. */
   readonly outDir: string;
   /**
-   * Extra copy for the cdk8s CLI (`CDK8S_OUTDIR`): it lists, validates or prints what is there.
-   * @default no copy
+   * Output folder of the cdk8s CLI (`CDK8S_OUTDIR`), which lists, validates or prints what is
+   * there: it gets one `<env>.k8s.yaml` per environment with all of its manifests (see `CliScratch`).
+   * @default none
    */
   readonly cliOutDir?: string;
   /** Where messages go. @default console */
@@ -30,19 +32,24 @@ export function synthesize(opts: SynthesizeOptions): number {
     log.error(`${result.errors.length} error(s); ${opts.outDir}/ was left unchanged.`);
     return 1;
   }
-  let files;
+  // Both written as the sites come, so memory stays flat however many there are; dist/ is only
+  // swapped in once every environment rendered.
+  const staged = new StagedTree(opts.outDir);
+  const scratch = opts.cliOutDir && path.resolve(opts.cliOutDir) !== path.resolve(opts.outDir) ? new CliScratch(opts.cliOutDir) : undefined;
   try {
-    files = renderEnvironments(result.environments, opts);
-    publish(files, opts.outDir);
+    streamEnvironments(result.environments, opts, (job, files) => {
+      staged.write(files);
+      scratch?.add(job.envName, files);
+    });
+    scratch?.close();
+    staged.commit();
   } catch (e) {
+    staged.discard();
+    scratch?.discard();
     log.error(`error: ${(e as Error).message}\n${opts.outDir}/ was left unchanged.`);
     return 1;
   }
-  if (opts.cliOutDir && path.resolve(opts.cliOutDir) !== path.resolve(opts.outDir)) {
-    fs.rmSync(opts.cliOutDir, { recursive: true, force: true });
-    writeFiles(files, opts.cliOutDir);
-  }
   const sites = result.environments.reduce((n, e) => n + Object.keys(e.sites).length, 0);
-  log.log(`Rendered ${sites} site(s) in ${result.environments.length} environment(s) into ${opts.outDir}/ (${files.size} files).`);
+  log.log(`Rendered ${sites} site(s) in ${result.environments.length} environment(s) into ${opts.outDir}/ (${staged.files} files).`);
   return 0;
 }

@@ -91,7 +91,7 @@ describeMariaDb(`backups of config/prod.yaml site "${SITE}" against a real Maria
 
   /** A new local stand-in for the cluster, so each test starts with an empty backup claim. */
   const newCluster = () => fs.mkdtempSync(path.join(root, 'cluster-'));
-  const backupPod = (at: string, withSecrets = secrets) => new LocalPod(only(objects, 'CronJob'), { root: at, objects, secrets: withSecrets });
+  const backupPod = (at: string, withSecrets = secrets) => new LocalPod(only(objects.filter(o => o.metadata.name === 'mariadb-backup'), 'CronJob'), { root: at, objects, secrets: withSecrets });
   const restorePod = (at: string, file: string) => {
     const withRestore = render(file);
     return new LocalPod(only(withRestore, 'Job'), { root: at, objects: withRestore, secrets });

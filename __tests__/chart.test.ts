@@ -2,7 +2,7 @@ import { Chart, Size, Testing } from 'cdk8s';
 import { Construct } from 'constructs';
 import { StorageClaims, ClaimSource } from '../lib/constructs/storage-claims';
 import { WordPressChart } from '../lib/chart/wordpress-chart';
-import { MINIMAL_SITE, exampleSites, podTemplate, siteObjects, variantSites } from './support/fixtures';
+import { MINIMAL_SITE, exampleSites, podLabelsOf, podTemplate, siteObjects, variantSites } from './support/fixtures';
 import { validateManifest } from './support/k8s-schema';
 
 const SITES: Array<{ label: string; objects: any[] }> = [...exampleSites(), ...variantSites()];
@@ -43,11 +43,21 @@ describe.each(SITES)('$label', ({ objects }) => {
     }
   });
 
+  test('an autoscaled Deployment leaves replicas to its HorizontalPodAutoscaler, which targets it on CPU', () => {
+    for (const hpa of objects.filter(o => o.kind === 'HorizontalPodAutoscaler')) {
+      const target = objects.find(o => o.kind === hpa.spec.scaleTargetRef.kind && o.metadata.name === hpa.spec.scaleTargetRef.name);
+      expect([hpa.metadata.name, target?.kind, target && 'replicas' in target.spec]).toEqual([hpa.metadata.name, 'Deployment', false]);
+      expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(hpa.spec.minReplicas).toBeLessThanOrEqual(hpa.spec.maxReplicas);
+      expect(hpa.spec.metrics.map((m: any) => m.resource.name)).toEqual(['cpu']);
+    }
+  });
+
   test('each Service selects the pods of exactly one workload (both tracks behind an Istio split) and targets a declared container port', () => {
     // Istio picks a DestinationRule's subsets from one Service's endpoints: that Service spans both tracks.
     const split = new Set(objects.filter(o => o.kind === 'DestinationRule').map(o => o.spec.host.split('.')[0]));
     for (const svc of objects.filter(o => o.kind === 'Service')) {
-      const matches = workloads(objects).filter(w => isSubset(svc.spec.selector, podTemplate(w).metadata.labels));
+      const matches = workloads(objects).filter(w => podLabelsOf(w).some(labels => isSubset(svc.spec.selector, labels)));
       expect([svc.metadata.name, matches.length]).toEqual([svc.metadata.name, split.has(svc.metadata.name) ? 2 : 1]);
       const ports = podTemplate(matches[0]).spec.containers.flatMap((c: any) => c.ports ?? []);
       for (const p of svc.spec.ports) {

@@ -2,7 +2,7 @@ import { Chart, Duration, Size, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import {
   AntiAffinity, AntiAffinityMode, ClaimSource, ExposureType, IngressRule, IngressTls, IssuerKind,
-  MariaDbStatefulSet, NodeAffinityOperator, StorageClaims, Topology, WordPressApp,
+  MariaDbStatefulSet, NodeAffinityOperator, SiteNetworkPolicies, StorageClaims, Topology, WhenUnsatisfiable, WordPressApp, WordPressCron,
 } from '../lib';
 import { validateManifests } from './support/k8s-schema';
 
@@ -79,6 +79,69 @@ describe('MariaDbStatefulSet', () => {
     };
     expect(annotation({ a: '1' })).toBe(annotation({ a: '1' }));
     expect(annotation({ a: '1' })).not.toBe(annotation({ a: '2' }));
+  });
+
+  describe('replication', () => {
+    const replicated = (replication: Partial<NonNullable<ConstructorParameters<typeof MariaDbStatefulSet>[2]['replication']>> = {}) => {
+      const c = chart();
+      const d = db(c, { replication: { replicas: 3, ...replication } });
+      return { d, objects: synth(c) };
+    };
+    const env = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+
+    test('one set of N pods; the client Service selects the primary only, the set\'s own selector is unchanged', () => {
+      const standalone = find(synth((() => { const c = chart(); db(c); return c; })()), 'StatefulSet');
+      const { d, objects } = replicated();
+      const sts = find(objects, 'StatefulSet');
+      expect(sts.spec.replicas).toBe(3);
+      expect(sts.spec.selector).toEqual(standalone.spec.selector);
+      expect(sts.spec.volumeClaimTemplates).toEqual(standalone.spec.volumeClaimTemplates);
+      expect(find(objects, 'Service', 'mariadb').spec.selector).toEqual({ ...d.selectorLabels, 'statefulset.kubernetes.io/pod-name': 'mariadb-0' });
+      expect(find(objects, 'Service', 'mariadb-read').spec.selector).toEqual(d.selectorLabels);
+      expect(find(objects, 'Service', 'mariadb-headless').spec.selector).toEqual(d.selectorLabels);
+      expect(d.readHost).toBe('mariadb-read.site.svc.cluster.local');
+      expect(d.host).toBe('mariadb.site.svc.cluster.local');
+      expect(d.clients.map(cl => cl.name)).toEqual(['mariadb-replicas']);
+    });
+
+    test('GTID binlog for every pod, read_only by role, the replication password only as a file', () => {
+      const { d, objects } = replicated({ user: 'repl', maxLag: Duration.seconds(12) });
+      const cm = find(objects, 'ConfigMap', 'mariadb-config').data;
+      expect(Object.keys(cm).sort()).toEqual(['common.cnf', 'primary.cnf', 'replica.cnf']);
+      for (const line of ['log_bin = mariadb-bin', 'log_slave_updates = ON', 'gtid_strict_mode = ON', 'binlog_format = ROW']) expect(cm['common.cnf']).toContain(line);
+      expect(cm['primary.cnf']).toBe('[mysqld]\nread_only = OFF\n');
+      expect(cm['replica.cnf']).toBe('[mysqld]\nread_only = ON\n');
+      const spec = find(objects, 'StatefulSet').spec.template.spec;
+      expect(spec.initContainers.map((i: any) => [i.name, i.image])).toEqual([['config', 'mariadb:11.4'], ['seed', 'mariadb:11.4']]);
+      const server = env(spec.containers[0]);
+      expect(server).toMatchObject({
+        MARIADB_REPLICATION_USER: 'repl',
+        MARIADB_REPLICATION_PASSWORD_FILE: '/etc/mariadb-secrets/mariadb-replication-password',
+        MARIADB_MASTER_HOST: d.podHost(0),
+        PRIMARY_ORDINAL: '0',
+        MAX_LAG_SECONDS: '12',
+      });
+      expect(Object.keys(server).filter(k => /PASSWORD$/.test(k))).toEqual([]);
+      expect(spec.volumes.find((v: any) => v.secret).secret.items.map((i: any) => i.key))
+        .toEqual(['mariadb-root-password', 'mariadb-password', 'mariadb-replication-password']);
+      // The seed reads the root password; the application never sees the replication password.
+      expect(env(spec.initContainers[1]).MARIADB_ROOT_PASSWORD_FILE).toBe('/etc/mariadb-secrets/mariadb-root-password');
+    });
+
+    test('a promoted pod becomes the primary of the Services and of every pod', () => {
+      const { d, objects } = replicated({ primaryOrdinal: 2 });
+      expect(find(objects, 'Service', 'mariadb').spec.selector['statefulset.kubernetes.io/pod-name']).toBe('mariadb-2');
+      expect(env(find(objects, 'StatefulSet').spec.template.spec.containers[0])).toMatchObject({ PRIMARY_ORDINAL: '2', MARIADB_MASTER_HOST: d.podHost(2) });
+    });
+
+    test.each([
+      [{ replicas: 1 }, /replication.replicas is 1; replication needs at least 2 pods/],
+      [{ replicas: 2.5 }, /replication.replicas is 2.5/],
+      [{ primaryOrdinal: 3 }, /replication.primaryOrdinal is 3; use the ordinal of an existing pod, 0 to 2/],
+      [{ maxLag: Duration.millis(500) }, /replication.maxLag is 0.5s; use a whole number of seconds, at least 1/],
+    ])('rejects %o', (replication, message) => {
+      expect(() => replicated(replication)).toThrow(message);
+    });
   });
 
   test.each(['mariadb', 'mariadb:latest', 'registry.example.com:5000/mariadb'])('rejects unpinned image %s', image => {
@@ -167,6 +230,114 @@ describe('WordPressApp', () => {
     const storage = new StorageClaims(c, 'Storage', { content: { accessModes: [RWO] } });
     expect(() => new WordPressApp(c, 'Wp', { database: db(c), content: storage.content, keys: kplus.Secret.fromSecretName(c, 'K', 'k'), replicas: 3 }))
       .toThrow(/replicas is 3 but content claim "wordpress-content" is not ReadWriteMany/);
+  });
+});
+
+describe('WordPressApp scaling and scheduling', () => {
+  test('autoscaling: an autoscaling/v2 HPA on CPU, no replicas on the Deployment, a PDB and RWX sized for the maximum', () => {
+    const c = chart();
+    const wp = wordpress(c, { autoscaling: { minReplicas: 2, maxReplicas: 8 } });
+    const objects = synth(c);
+    const dep = find(objects, 'Deployment');
+    expect('replicas' in dep.spec).toBe(false);
+    expect(find(objects, 'HorizontalPodAutoscaler').spec).toEqual({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'wordpress' },
+      minReplicas: 2,
+      maxReplicas: 8,
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
+    });
+    expect(find(objects, 'HorizontalPodAutoscaler').apiVersion).toBe('autoscaling/v2');
+    expect(find(objects, 'PodDisruptionBudget')).toBeDefined();
+    expect(wp.replicas).toBe(8);
+    const rwo = chart();
+    const claims = new StorageClaims(rwo, 'Storage', { content: { accessModes: [RWO] } });
+    expect(() => new WordPressApp(rwo, 'Wp', { database: db(rwo), content: claims.content, keys: kplus.Secret.fromSecretName(rwo, 'K', 'k'), autoscaling: { minReplicas: 2, maxReplicas: 3 } }))
+      .toThrow(/replicas is 3 but content claim "wordpress-content" is not ReadWriteMany/);
+  });
+
+  test('topology spread and priority class', () => {
+    const c = chart();
+    wordpress(c, { topologySpread: { maxSkew: 2, whenUnsatisfiable: WhenUnsatisfiable.DO_NOT_SCHEDULE }, priorityClassName: 'site-critical' });
+    const spec = find(synth(c), 'Deployment').spec.template.spec;
+    expect(spec.priorityClassName).toBe('site-critical');
+    expect(spec.topologySpreadConstraints).toEqual([{
+      topologyKey: 'topology.kubernetes.io/zone', maxSkew: 2, whenUnsatisfiable: 'DoNotSchedule',
+      labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'wordpress', 'app.kubernetes.io/instance': 'site', 'app.kubernetes.io/component': 'web' } },
+    }]);
+    expect(spec.affinity.podAntiAffinity).toBeDefined();
+    const plain = chart();
+    wordpress(plain);
+    const plainSpec = find(synth(plain), 'Deployment').spec.template.spec;
+    expect([plainSpec.topologySpreadConstraints, plainSpec.priorityClassName]).toEqual([undefined, undefined]);
+  });
+
+  test.each([
+    [{ replicas: 3, autoscaling: { minReplicas: 2, maxReplicas: 4 } }, /replicas \(3\) and autoscaling are both set; leave replicas out/],
+    [{ autoscaling: { minReplicas: 5, maxReplicas: 4 } }, /autoscaling.minReplicas \(5\) is above maxReplicas \(4\)/],
+    [{ autoscaling: { minReplicas: 1, maxReplicas: 4 } }, /autoscaling.minReplicas is 1; use a whole number of at least 2/],
+    [{ autoscaling: { minReplicas: 2, maxReplicas: 4, targetCpuUtilizationPercent: 0 } }, /targetCpuUtilizationPercent is 0; use a whole percentage from 1 to 1000/],
+    [{ autoscaling: { minReplicas: 2, maxReplicas: 4 }, resources: { cpu: kplus.Cpu.millis(0), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) } }, /autoscaling on CPU needs a CPU request above 0/],
+    [{ topologySpread: { maxSkew: 0 } }, /topologySpread.maxSkew is 0; use a whole number of at least 1/],
+  ])('rejects %o', (props, message) => {
+    expect(() => wordpress(chart(), props as any)).toThrow(message);
+  });
+});
+
+describe('WordPressCron', () => {
+  const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+
+  test('minimal props: every 5 minutes, one call at a time, the page-view cron switched off', () => {
+    const c = chart();
+    const wp = wordpress(c);
+    const before = envOf(find(Testing.synth(c), 'Deployment').spec.template.spec.containers[0]);
+    expect(before.WORDPRESS_CONFIG_EXTRA).toBeUndefined();
+    const cron = new WordPressCron(c, 'Cron', { wordpress: wp });
+    const objects = synth(c);
+    const job = find(objects, 'CronJob', 'wordpress-cron');
+    expect(job.spec).toMatchObject({ schedule: '*/5 * * * *', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: 120 });
+    expect(job.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(270);
+    const container = job.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(container.image).toBe(wp.image);
+    expect(envOf(container)).toEqual({ WP_CRON_URL: 'http://wordpress.site.svc.cluster.local:80/wp-cron.php?doing_wp_cron', TIMEOUT_SECONDS: '240' });
+    expect(envOf(find(objects, 'Deployment').spec.template.spec.containers[0]).WORDPRESS_CONFIG_EXTRA).toBe("define('DISABLE_WP_CRON', true);");
+    expect(wp.clients).toEqual([{ name: 'wordpress-cron', selectorLabels: cron.selectorLabels }]);
+  });
+
+  test('all props', () => {
+    const c = chart();
+    new WordPressCron(c, 'Cron', {
+      wordpress: wordpress(c), name: 'tick', schedule: '@hourly', timeout: Duration.minutes(10),
+      resources: { cpu: kplus.Cpu.millis(100), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(128) },
+    });
+    const job = find(synth(c), 'CronJob', 'tick');
+    expect(job.spec.schedule).toBe('@hourly');
+    expect(job.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(630);
+    expect(job.spec.jobTemplate.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '128Mi' } });
+  });
+
+  test('its NetworkPolicies let exactly the cron pods reach WordPress, and WordPress admit them', () => {
+    const c = chart();
+    const wp = wordpress(c);
+    const cron = new WordPressCron(c, 'Cron', { wordpress: wp });
+    new SiteNetworkPolicies(c, 'Policies', { database: { name: 'db', selectorLabels: { app: 'db' }, port: 3306, clients: [] }, web: wp });
+    const objects = synth(c);
+    const egress = find(objects, 'NetworkPolicy', 'allow-wordpress-cron-to-wordpress');
+    expect(egress.spec).toEqual({
+      podSelector: { matchLabels: cron.selectorLabels },
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ podSelector: { matchLabels: wp.selectorLabels } }], ports: [{ protocol: 'TCP', port: 80 }] }],
+    });
+    expect(find(objects, 'NetworkPolicy', 'allow-wordpress-http').spec.ingress[1]).toEqual({
+      from: [{ podSelector: { matchLabels: cron.selectorLabels } }], ports: [{ protocol: 'TCP', port: 80 }],
+    });
+  });
+
+  test.each([
+    [{ schedule: '*/5 * * *' }, /WordPressCron: schedule "\*\/5 \* \* \*" /],
+    [{ timeout: Duration.millis(1500) }, /WordPressCron: timeout is 1.5s; use a whole number of seconds, at least 1/],
+  ])('rejects %o', (props, message) => {
+    const c = chart();
+    expect(() => new WordPressCron(c, 'Cron', { wordpress: wordpress(c), ...props })).toThrow(message);
   });
 });
 

@@ -6,7 +6,7 @@ import { SiteConfig } from '../lib/config/schema';
 import { GatewayRoute } from '../lib/constructs/gateway-route';
 import { ExposureType, IngressRule, TlsMode } from '../lib/constructs/ingress-rule';
 import { OpenShiftRoute } from '../lib/constructs/openshift-route';
-import { CANARY_CONFIG_EXTRA } from '../lib/constructs/wordpress-app';
+import { CANARY_CONFIG_EXTRA, DISABLE_WP_CRON } from '../lib/constructs/wordpress-app';
 import { WordPressChart } from '../lib/chart/wordpress-chart';
 import { podTemplate, siteObjects } from './support/fixtures';
 import { crdSchemas, validateManifest, validateManifests } from './support/k8s-schema';
@@ -242,8 +242,9 @@ describe('canary weights', () => {
     expect(volume(canary, 'content')).toEqual(volume(stable, 'content'));
     const env = (spec: any) => Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value]));
     expect(env(canary).WORDPRESS_DB_HOST).toBe(env(stable).WORDPRESS_DB_HOST);
-    expect(env(canary).WORDPRESS_CONFIG_EXTRA).toBe(CANARY_CONFIG_EXTRA);
-    expect(env(stable).WORDPRESS_CONFIG_EXTRA).toBeUndefined();
+    // Both tracks leave WP-Cron to the CronJob; only the canary is kept from upgrading anything.
+    expect(env(canary).WORDPRESS_CONFIG_EXTRA).toBe(`${CANARY_CONFIG_EXTRA} ${DISABLE_WP_CRON}`);
+    expect(env(stable).WORDPRESS_CONFIG_EXTRA).toBe(DISABLE_WP_CRON);
     expect(canary.containers[0].image).toBe(NEXT);
     for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(canary.containers[0][probe]).toEqual(stable.containers[0][probe]);
     expect(canary.serviceAccountName).toBe('wordpress-canary');
@@ -325,6 +326,10 @@ describe('OpenShift Route', () => {
     expect(spec.volumes).toContainEqual(expect.objectContaining({ name: 'tls', secret: expect.objectContaining({ secretName: 'wordpress-serving-cert' }) }));
     expect(named(objects, 'NetworkPolicy', 'allow-wordpress-https').spec.ingress).toEqual([{
       from: [{ namespaceSelector: { matchLabels: { 'policy-group.network.openshift.io/ingress': '' } } }], ports: [{ protocol: 'TCP', port: 8443 }],
+    }, {
+      // WP-Cron calls the Service's plain HTTP port from inside the namespace.
+      from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wordpress-cron', 'app.kubernetes.io/instance': 'blog', 'app.kubernetes.io/component': 'cron' } } }],
+      ports: [{ protocol: 'TCP', port: 80 }],
     }]);
   });
 

@@ -365,9 +365,9 @@ describe('backup section of the config', () => {
   test('enabled: false renders no CronJob and no backup claim', () => {
     const files = renderEnvironments(load({ enabled: false }).environments);
     const all = [...files.values()].join('\n');
-    expect(all).not.toMatch(/CronJob|mariadb-backups/);
+    expect(all).not.toMatch(/mariadb-backup/);
     const defaults = [...renderEnvironments(load({}).environments).values()].join('\n');
-    expect(defaults).toMatch(/kind: CronJob/);
+    expect(defaults).toMatch(/kind: CronJob\nmetadata:\n(  .*\n)*  name: mariadb-backup\n/);
     expect(defaults).toMatch(/name: RETENTION_COUNT\n\s+value: "7"\n\s+- name: RETENTION_DAYS\n\s+value: "30"/);
   });
 });

@@ -199,13 +199,30 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
 
   test('MariaDB: the rendered my.cnf is loaded (SHOW VARIABLES equals the ConfigMap)', async () => {
     const sts = only(objects, 'StatefulSet');
-    const mount = sts.spec.template.spec.containers[0].volumeMounts.find((m: any) => m.mountPath.startsWith('/etc/mysql/'));
-    const volume = sts.spec.template.spec.volumes.find((v: any) => v.name === mount.name);
-    const cm = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
-    const cnf = settings(cm.data[mount.subPath]);
+    const spec = sts.spec.template.spec;
+    const mount = spec.containers[0].volumeMounts.find((m: any) => m.mountPath.startsWith('/etc/mysql/'));
+    const volume = spec.volumes.find((v: any) => v.name === mount.name);
+    const configMap = (name: string) => objects.find(o => o.kind === 'ConfigMap' && o.metadata.name === name);
+    let text: string;
+    if (volume.configMap) {
+      text = configMap(volume.configMap.name).data[mount.subPath];
+    } else {
+      // Replication: the `config` init container wrote conf.d from the ConfigMap for pod 0, the primary.
+      const cm = configMap(spec.volumes.find((v: any) => v.name === 'config').configMap.name);
+      text = (await db.exec(['sh', '-c', 'cat /etc/mysql/conf.d/*.cnf'])).stdout;
+      for (const part of [cm.data['common.cnf'], cm.data['primary.cnf'], 'server_id = 100\n']) expect(text).toContain(part);
+    }
+    const cnf = settings(text);
     expect(cnf.length).toBeGreaterThan(3);
+    const variable = async (name: string) =>
+      (await sql(cluster, db, `SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = '${name}'`)).trim();
     for (const [key, value] of cnf) {
-      const actual = (await sql(cluster, db, `SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = '${key.replace(/-/g, '_')}'`)).trim();
+      // log_bin takes the binlog's base name; the variable of that name only says ON.
+      if (key === 'log_bin') {
+        expect([await variable('LOG_BIN'), await variable('LOG_BIN_BASENAME')]).toEqual(['ON', `/var/lib/mysql/${value}`]);
+        continue;
+      }
+      const actual = await variable(key.replace(/-/g, '_'));
       expect([key, actual.toLowerCase()]).toEqual([key, bytes(value).toLowerCase()]);
     }
   });
@@ -335,7 +352,7 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
       INSERT INTO pe_rows SELECT seq, CONCAT('row ', seq, ' \u00e9\u{1F600}') FROM seq_1_to_500;`, 'app');
     const before = await fingerprint(cluster, db);
     expect(before).toMatch(/pe_rows\t\d+/);
-    const backup = await cluster.startPod(only(objects, 'CronJob'));
+    const backup = await cluster.startPod(only(objects.filter(o => o.metadata.name === 'mariadb-backup'), 'CronJob'));
     const backupCode = await backup.waitForExit({ timeoutMs: 60_000 });
     expect([backupCode, backup.logs()]).toEqual([0, expect.stringMatching(/backup: wrote /)]);
     const backupVolume = backup.plan.volumes.find(v => v.source.persistentVolumeClaim)!.name;
@@ -354,6 +371,28 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
     expect([restoreCode, readOnlyWrites(restore.logs())]).toEqual([0, []]);
     expect(await fingerprint(cluster, db)).toBe(before);
     note(`backup ${dumps[0]} (${fs.statSync(path.join(backup.claimDir(backupVolume), dumps[0])).size} bytes) restored: ${tables.length} tables, checksums identical`);
+  });
+
+  test('MariaDB replication: pod 1 seeds itself from pod 0 through the official entrypoint, follows it and refuses writes', async () => {
+    const sts = only(objects, 'StatefulSet');
+    expect(sts.spec.replicas).toBeGreaterThan(1);
+    await sql(cluster, db, 'CREATE TABLE pe_replicated (id INT PRIMARY KEY); INSERT INTO pe_replicated VALUES (1), (2);', 'app');
+    const replica = await cluster.startPod(sts, { ordinal: 1 });
+    // Its readiness probe passes only while both replication threads run within the lag bound.
+    await replica.waitUntilReady({ timeoutMs: 120_000 });
+    expect(replica.logs('seed')).toMatch(/mariadb: seeded from mariadb-0\.mariadb-headless\./);
+    expect(replica.logs()).toMatch(/running \/docker-entrypoint-initdb\.d\/10-seed-from-primary\.sql/);
+    expect((await sql(cluster, replica, 'SELECT COUNT(*) FROM pe_replicated', 'app')).trim()).toBe('2');
+    await sql(cluster, db, 'INSERT INTO pe_replicated VALUES (3)', 'app');
+    const deadline = Date.now() + 30_000;
+    while ((await sql(cluster, replica, 'SELECT COUNT(*) FROM pe_replicated', 'app')).trim() !== '3') {
+      if (Date.now() > deadline) throw new Error('the row written on pod 0 did not reach pod 1 within 30 s');
+      await new Promise(resolve => setTimeout(resolve, 250));
+    }
+    expect((await sql(cluster, replica, 'SELECT @@server_id, @@read_only')).trim()).toBe('101\t1');
+    await expect(sql(cluster, replica, 'INSERT INTO pe_replicated VALUES (4)', 'app')).rejects.toThrow(/read-only/);
+    expect(readOnlyWrites(replica.logs())).toEqual([]);
+    note(`replica pod 1 ready and following pod 0: ${(/mariadb: seeded from [^\n]*/.exec(replica.logs('seed')) ?? [''])[0]}`);
   });
 });
 

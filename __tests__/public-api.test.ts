@@ -10,7 +10,7 @@ const VALUES = [
   'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'GatewayRoute', 'IngressController',
   'IngressRule', 'IngressTls', 'IssuerKind', 'IstioCanary', 'MARIADB_DEFAULT_IMAGE', 'OpenShiftRoute', 'TlsMode', 'Track', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
   'NodeAffinityOperator', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
-  'WORDPRESS_KEY_NAMES', 'WebAccess', 'WordPressApp', 'WordPressChart',
+  'WORDPRESS_KEY_NAMES', 'WebAccess', 'WhenUnsatisfiable', 'WordPressApp', 'WordPressChart', 'WordPressCron',
 ];
 
 // Types only: props interfaces and the types they refer to.
@@ -19,9 +19,9 @@ const TYPES = [
   'IstioCanaryProps', 'OpenShiftRouteProps', 'ComponentIdentity', 'DatabaseClient',
   'DeployerAccessProps', 'EnvironmentConfig', 'IAffinityTarget', 'IClientTrackingServer', 'IDatabaseConnection',
   'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbRestoreProps',
-  'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
-  'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResourceSpec', 'SiteConfig',
-  'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'WordPressAppProps', 'WordPressChartProps',
+  'MariaDbReplication', 'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
+  'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResolvedMariaDbReplication', 'ResourceSpec', 'SiteConfig',
+  'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressCronProps',
 ];
 
 /** Every name lib/index.ts exports, types included, as the compiler sees the module. */

@@ -10,7 +10,7 @@ import { WebAccess } from '../lib/constructs/network-policies';
 import { STORAGE_KINDS } from '../lib/render/render';
 import { renderingEachObjectOnce } from '../lib/k8s/render-once';
 import { WordPressChart } from '../lib/chart/wordpress-chart';
-import { MINIMAL_SITE, REPO, exampleSites, podTemplate, readTree, siteObjects } from './support/fixtures';
+import { MINIMAL_SITE, REPO, exampleSites, podLabelsOf, podTemplate, readTree, siteObjects } from './support/fixtures';
 import { validateManifests } from './support/k8s-schema';
 import { closeSecretScanner, scanForSecrets } from './support/secret-scan';
 
@@ -252,12 +252,23 @@ test.each(CONTROLS)('the "$control" check catches a pod spec that breaks it', ({
 
 // How the official images behave (docs/security.md): the user each runs as, and the paths each
 // writes to, which must be writable mounts because the root filesystem is read-only.
-const IMAGE_NEEDS: Record<string, { image: RegExp; uid: number; writable: string[] }> = {
-  'web': { image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'] },
-  'web-canary': { image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'] },
-  'database': { image: /^mariadb:/, uid: 999, writable: ['/var/lib/mysql', '/run/mysqld', '/tmp'] },
-  'backup': { image: /^mariadb:/, uid: 999, writable: ['/tmp', '/backups'] },
-  'restore': { image: /^mariadb:/, uid: 999, writable: ['/tmp'] },
+// Both tracks: the first copy of WordPress onto the content volume runs in an init container.
+const WEB_NEEDS = {
+  image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'],
+  initContainers: { 'copy-wordpress': ['/var/www/html', '/tmp'] },
+};
+const IMAGE_NEEDS: Record<string, { image: RegExp; uid: number; writable: string[]; initContainers?: Record<string, string[]> }> = {
+  'web': WEB_NEEDS,
+  'web-canary': WEB_NEEDS,
+  database: {
+    image: /^mariadb:/, uid: 999, writable: ['/var/lib/mysql', '/run/mysqld', '/tmp'],
+    // Replication's init containers: the ordinal's my.cnf, and a new replica's seed dump.
+    initContainers: { config: ['/etc/mysql/conf.d'], seed: ['/docker-entrypoint-initdb.d', '/tmp'] },
+  },
+  backup: { image: /^mariadb:/, uid: 999, writable: ['/tmp', '/backups'] },
+  restore: { image: /^mariadb:/, uid: 999, writable: ['/tmp'] },
+  // curl writes nothing: its output goes to /dev/null.
+  cron: { image: /^wordpress:.*apache/, uid: 33, writable: [] },
 };
 
 /** Sites whose platform assigns the UIDs (OpenShift): their pods name none. */
@@ -276,18 +287,16 @@ describe.each(SITES)('$label: settings derived from the images', ({ objects, con
       expect(p.spec.securityContext).toMatchObject({ runAsUser: needs.uid, runAsGroup: needs.uid, fsGroup: needs.uid });
     }
     const volumes = new Map<string, any>([
-      ...p.spec.volumes.map((v: any) => [v.name, v]),
+      ...(p.spec.volumes ?? []).map((v: any) => [v.name, v]),
       ...p.claimTemplates.map(name => [name, { persistentVolumeClaim: { claimName: name } }]),
     ]);
     for (const c of containersOf(p.spec)) {
       expect(c.image).toMatch(needs.image);
       expect(effective(p.spec, c, 'runAsUser')).toBe(assigned ? undefined : needs.uid);
       const writableMounts = (c.volumeMounts ?? []).filter((m: any) => !m.readOnly).map((m: any) => m.mountPath);
-      // The app container gets every path the image writes; an init container (one step of the
-      // image's start) only some of them.
-      const init = (p.spec.initContainers ?? []).includes(c);
-      if (init) expect(needs.writable).toEqual(expect.arrayContaining(writableMounts));
-      else expect(writableMounts.sort()).toEqual([...needs.writable].sort());
+      const isInit = (p.spec.initContainers ?? []).includes(c);
+      const writable = isInit ? needs.initContainers?.[c.name] : needs.writable;
+      expect([c.name, writableMounts.sort()]).toEqual([c.name, [...writable ?? []].sort()]);
       // Every other writable place is a claim (data) or an emptyDir (scratch): nothing from the image.
       for (const m of (c.volumeMounts ?? []).filter((x: any) => !x.readOnly)) {
         const v = volumes.get(m.name);
@@ -353,12 +362,20 @@ function networkOf(s: Site) {
 }
 
 /** Workloads that connect to the database, read from their env (not from the wiring under test). */
-function databaseClients(objects: any[]): string[] {
-  const sts = ofKind(objects, 'StatefulSet')[0];
-  const svc = ofKind(objects, 'Service').find(x => x.spec.type === 'ClusterIP' && x.spec.clusterIP !== 'None'
-    && selects({ matchLabels: x.spec.selector }, podTemplate(sts).metadata.labels));
-  const host = `${svc.metadata.name}.${sts.metadata.namespace}.svc.cluster.local`;
-  return podsOf(objects).filter(p => containersOf(p.spec).some(c => (c.env ?? []).some((e: any) => e.value?.startsWith(host)))).map(p => p.workload);
+/**
+ * Workloads whose containers name a Service in front of `server`'s pods, or one of its pods by its
+ * per-pod DNS name (database replicas name their primary).
+ */
+function clientsOf(objects: any[], server: any): string[] {
+  const suffix = `.${server.metadata.namespace}.svc.cluster.local`;
+  const hosts = ofKind(objects, 'Service')
+    .filter(x => x.spec.type === 'ClusterIP' && x.spec.clusterIP !== 'None'
+      && podLabelsOf(server).some(labels => selects({ matchLabels: x.spec.selector }, labels)))
+    .map(x => `${x.metadata.name}${suffix}`);
+  expect(hosts.length).toBeGreaterThan(0);
+  const names = (value: string) => hosts.some(h => value.startsWith(h) || value.includes(`//${h}`))
+    || (server.spec.serviceName !== undefined && new RegExp(`^${server.metadata.name}-[0-9]+\\.${server.spec.serviceName}\\.`).test(value));
+  return podsOf(objects).filter(p => containersOf(p.spec).some(c => (c.env ?? []).some((e: any) => names(e.value ?? '')))).map(p => p.workload);
 }
 
 /** What sends the site's requests to WordPress for each exposure type, and the pod labels of its proxies. */
@@ -441,9 +458,11 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
     }
   });
 
-  test('inside the namespace, exactly the database clients reach the database, and nothing else reaches anything', () => {
-    const clients = databaseClients(s.objects);
+  test('inside the namespace, exactly the database\'s and WordPress\'s clients reach them, and nothing else reaches anything', () => {
+    const clients = clientsOf(s.objects, ofKind(s.objects, 'StatefulSet')[0]);
+    const webClients = clientsOf(s.objects, ofKind(s.objects, 'Deployment')[0]);
     expect(clients).toContain(web.workload);
+    expect(webClients).toEqual(ofKind(s.objects, 'CronJob').filter(c => c.metadata.name === 'wordpress-cron').map(c => `CronJob/${c.metadata.name}`));
     const open: string[] = [];
     for (const from of net.pods) {
       for (const to of net.pods) {
@@ -452,7 +471,12 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
         }
       }
     }
-    expect(open.sort()).toEqual(clients.map(c => `${c} -> ${db.workload}:3306`).sort());
+    // WP-Cron calls the stable Service, which an Istio split spans over both tracks: it may reach either.
+    const tracks = net.pods.filter(p => p.kind === 'Deployment').map(p => p.workload);
+    expect(open.sort()).toEqual([
+      ...clients.map(c => `${c} -> ${db.workload}:3306`),
+      ...webClients.flatMap(c => tracks.map(t => `${c} -> ${t}:80`)),
+    ].sort());
   });
 
   const webPort: Port = backendTls ? { port: 8443, name: 'https', protocol: 'TCP' } : { port: 80, name: 'http', protocol: 'TCP' };
@@ -546,8 +570,11 @@ const amount = (key: string, q: string) => (key.endsWith('cpu') ? cpuMillis(q) :
 /** Peak of every pod: replicas + surge, one running job per CronJob, each Job's pod; init containers by the max rule. */
 function expectedPeak(objects: any[]) {
   const total: Record<string, number> = { 'requests.cpu': 0, 'requests.memory': 0, 'limits.cpu': 0, 'limits.memory': 0, 'pods': 0 };
+  // An autoscaled Deployment has no replicas of its own: its autoscaler's maximum counts.
+  const autoscaled = (o: any) => ofKind(objects, 'HorizontalPodAutoscaler')
+    .find(h => h.spec.scaleTargetRef.kind === o.kind && h.spec.scaleTargetRef.name === o.metadata.name)?.spec.maxReplicas;
   for (const o of objects.filter(x => podTemplate(x))) {
-    const count = o.kind === 'Deployment' ? o.spec.replicas + o.spec.strategy.rollingUpdate.maxSurge
+    const count = o.kind === 'Deployment' ? (autoscaled(o) ?? o.spec.replicas) + o.spec.strategy.rollingUpdate.maxSurge
       : o.kind === 'StatefulSet' ? o.spec.replicas : 1;
     if (o.kind === 'CronJob') expect(o.spec.concurrencyPolicy).toBe('Forbid');
     const spec = podTemplate(o).spec;
@@ -736,7 +763,7 @@ describe.each(SITES.filter(s => s.config.security?.deployer?.enabled))('$label: 
       return;
     }
     const referenced = new Set<string>();
-    for (const p of podsOf(s.objects)) for (const v of p.spec.volumes) if (v.secret) referenced.add(v.secret.secretName);
+    for (const p of podsOf(s.objects)) for (const v of p.spec.volumes ?? []) if (v.secret) referenced.add(v.secret.secretName);
     for (const ing of ofKind(s.objects, 'Ingress')) for (const t of ing.spec.tls ?? []) referenced.add(t.secretName);
     expect(secretRules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [...referenced].sort(), verbs: ['get'] }]);
   });
@@ -798,9 +825,9 @@ describe.each(SITES)('$label: secrets', ({ objects }) => {
 
   test('every sensitive *_FILE variable points at a key of a read-only mounted Secret', () => {
     for (const p of podsOf(objects)) {
-      const secretVolumes = new Map<string, any>(p.spec.volumes.filter((v: any) => v.secret).map((v: any) => [v.name, v.secret]));
+      const secretVolumes = new Map<string, any>((p.spec.volumes ?? []).filter((v: any) => v.secret).map((v: any) => [v.name, v.secret]));
       for (const c of containersOf(p.spec)) {
-        const files = new Set<string>(c.volumeMounts.filter((m: any) => secretVolumes.has(m.name)).flatMap((m: any) => {
+        const files = new Set<string>((c.volumeMounts ?? []).filter((m: any) => secretVolumes.has(m.name)).flatMap((m: any) => {
           expect([m.mountPath, m.readOnly]).toEqual([m.mountPath, true]);
           return secretVolumes.get(m.name).items.map((i: any) => `${m.mountPath}/${i.path}`);
         }));

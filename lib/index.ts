@@ -10,10 +10,13 @@ export { ClaimSource, StorageClaims } from './constructs/storage-claims';
 export type { ClaimOptions, NfsVolumeOptions, StorageClaim, StorageClaimsProps } from './constructs/storage-claims';
 export { MARIADB_DEFAULT_IMAGE, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
 export type {
-  DatabaseClient, MariaDbCredentials, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+  DatabaseClient, MariaDbCredentials, MariaDbReplication, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+  ResolvedMariaDbReplication,
 } from './constructs/mariadb-statefulset';
-export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WordPressApp } from './constructs/wordpress-app';
-export type { IDatabaseConnection, PhpSettings, WordPressAppProps } from './constructs/wordpress-app';
+export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WhenUnsatisfiable, WordPressApp } from './constructs/wordpress-app';
+export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling } from './constructs/wordpress-app';
+export { WordPressCron } from './constructs/wordpress-cron';
+export type { WordPressCronProps } from './constructs/wordpress-cron';
 export { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, TlsMode } from './constructs/ingress-rule';
 export type { CanaryBackend, IHttpBackend, IngressRuleProps } from './constructs/ingress-rule';
 export { GatewayRoute } from './constructs/gateway-route';

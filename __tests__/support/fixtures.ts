@@ -22,6 +22,16 @@ export function podTemplate(obj: any): any | undefined {
   return p ? p.reduce((o, k) => o?.[k], obj) : undefined;
 }
 
+/**
+ * The labels of each pod a workload runs: its template's, plus, for a StatefulSet, the
+ * `statefulset.kubernetes.io/pod-name` label its controller adds to pod `<name>-<ordinal>`.
+ */
+export function podLabelsOf(workload: any): Array<Record<string, string>> {
+  const labels = podTemplate(workload)?.metadata?.labels ?? {};
+  if (workload.kind !== 'StatefulSet') return [labels];
+  return Array.from({ length: workload.spec.replicas ?? 1 }, (_, i) => ({ ...labels, 'statefulset.kubernetes.io/pod-name': `${workload.metadata.name}-${i}` }));
+}
+
 /** A minimal site that renders with every default. */
 export const MINIMAL_SITE: SiteConfig = { exposure: { host: 'blog.example.com' } };
 
@@ -30,6 +40,14 @@ export const SITE_VARIANTS: Record<string, SiteConfig> = {
   minimal: MINIMAL_SITE,
   nodePort: { wordpress: { replicas: 1, content: { accessModes: ['ReadWriteOnce'] } }, exposure: { type: 'nodePort', nodePort: 30080 } },
   loadBalancer: { exposure: { type: 'loadBalancer' } },
+  autoscaled: {
+    wordpress: { autoscaling: { minReplicas: 2, maxReplicas: 5 }, topologySpread: { topologyKey: 'hostname', whenUnsatisfiable: 'DoNotSchedule' }, priorityClassName: 'web' },
+    exposure: { host: 'h.example.com' },
+  },
+  replicated: {
+    database: { mode: 'replication', replicas: 2, replication: { user: 'repl', primary: 1, maxLag: '10s' }, secret: { name: 'db', replicationPasswordKey: 'repl' } },
+    exposure: { host: 'r.example.com' },
+  },
   existingClaim: { wordpress: { content: { existingClaim: 'legacy-content' } }, exposure: { host: 'a.example.com' } },
   hardZones: {
     wordpress: { placement: { antiAffinity: 'hard', topologyKey: 'zone', nodeAffinity: [{ key: 'pool', operator: 'In', values: ['web'], required: true }] } },

@@ -36,6 +36,23 @@ export interface MariaDbOptions {
   readonly extraCnf?: string;
   /** How long to wait for the server to answer `mariadb-admin ping` (default 60 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Replication set-up on first start, as the official image's entrypoint does it for
+   * MARIADB_REPLICATION_USER / MARIADB_REPLICATION_PASSWORD and MARIADB_MASTER_HOST / _PORT:
+   * without `master` the user is created (REPLICATION REPLICA on *.*); with `master` the server is
+   * pointed at it (CHANGE MASTER TO ..., MASTER_CONNECT_RETRY=10) and replicates after its restart.
+   */
+  readonly replication?: {
+    readonly user: string;
+    readonly password: string;
+    readonly master?: { readonly host: string; readonly port: number };
+  };
+  /**
+   * Directory whose `*.sql` files are loaded (in name order, as root, into `database`) after the
+   * set-up, like the image's /docker-entrypoint-initdb.d; the server is then restarted, as the
+   * entrypoint replaces its temporary server with the real one.
+   */
+  readonly initDir?: string;
 }
 
 export interface MariaDbInstance {
@@ -68,6 +85,10 @@ export interface MariaDbInstance {
    * stdout; rejects with stderr.
    */
   sql(query: string, asUser?: 'root' | 'app'): Promise<string>;
+  /** SHOW REPLICA STATUS as root, by column name; empty when the server replicates from nobody. */
+  replicaStatus(): Promise<Record<string, string>>;
+  /** Replace the extra option file (see `MariaDbOptions.extraCnf`); it takes effect at the next start. */
+  reconfigure(extraCnf: string): void;
   /** Shut the server down cleanly (mariadb-admin shutdown; SIGTERM/SIGKILL after timeouts). */
   stop(): Promise<void>;
   /** Start the server again on the same datadir and port. */
@@ -248,9 +269,11 @@ class MariaDbServer implements MariaDbInstance {
   timings = { installMs: 0, lastStartMs: 0 };
 
   private readonly cnf: string;
-  private readonly extraCnf: string | undefined;
+  private extraCnf: string | undefined;
   private readonly stdoutLog: string;
   private readonly startTimeoutMs: number;
+  private readonly replication: MariaDbOptions['replication'];
+  readonly initDir: string | undefined;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private destroyed = false;
@@ -266,12 +289,20 @@ class MariaDbServer implements MariaDbInstance {
     this.user = options.user ?? 'wordpress';
     this.password = options.password ?? 'test-app-password';
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
-    if (options.extraCnf !== undefined) {
-      const text = options.extraCnf;
-      const hasGroup = /^\s*\[[^\]]+\]/m.test(text);
-      this.extraCnf = path.join(baseDir, 'extra.cnf');
-      fs.writeFileSync(this.extraCnf, (hasGroup ? '' : '[mariadbd]\n') + text + '\n');
-    }
+    this.replication = options.replication;
+    this.initDir = options.initDir;
+    if (options.extraCnf !== undefined) this.writeExtraCnf(options.extraCnf);
+  }
+
+  private writeExtraCnf(text: string): void {
+    const hasGroup = /^\s*\[[^\]]+\]/m.test(text);
+    this.extraCnf = path.join(this.baseDir, 'extra.cnf');
+    fs.writeFileSync(this.extraCnf, (hasGroup ? '' : '[mariadbd]\n') + text + '\n');
+  }
+
+  reconfigure(extraCnf: string): void {
+    this.writeExtraCnf(extraCnf);
+    this.writeCnf(this.port);
   }
 
   get running(): boolean {
@@ -398,6 +429,7 @@ class MariaDbServer implements MariaDbInstance {
       `CREATE USER ${user}@'localhost' IDENTIFIED BY ${app}`,
       `GRANT ALL ON ${grantDb}.* TO ${user}@'%'`,
       `GRANT ALL ON ${grantDb}.* TO ${user}@'localhost'`,
+      ...this.replicationStatements(),
     ];
     // root@localhost has no password yet; use the socket (TCP from 127.0.0.1 has no root account
     // with skip-name-resolve once root@'127.0.0.1' is dropped).
@@ -407,7 +439,27 @@ class MariaDbServer implements MariaDbInstance {
     if (r.code !== 0) throw new Error(`MariaDB harness: setting up users failed (${describeExit(r)}): ${r.stderr}`);
   }
 
-  async sql(query: string, asUser: 'root' | 'app' = 'root'): Promise<string> {
+  private replicationStatements(): string[] {
+    const r = this.replication;
+    if (!r) return [];
+    const user = sqlString(r.user);
+    if (!r.master) return [`CREATE USER ${user}@'%' IDENTIFIED BY ${sqlString(r.password)}`, `GRANT REPLICATION REPLICA ON *.* TO ${user}@'%'`];
+    return [`CHANGE MASTER TO MASTER_HOST=${sqlString(r.master.host)}, MASTER_USER=${user}, MASTER_PASSWORD=${sqlString(r.password)}, `
+      + `MASTER_PORT=${r.master.port}, MASTER_CONNECT_RETRY=10`];
+  }
+
+  /** Load the `*.sql` files of `initDir` as root over the socket, in name order. */
+  async loadInitFiles(): Promise<void> {
+    if (!this.initDir) return;
+    for (const file of fs.readdirSync(this.initDir).filter((f) => f.endsWith('.sql')).sort()) {
+      const r = await run(requireBinary('mariadb'), [
+        '--no-defaults', '--protocol=socket', `--socket=${this.socket}`, '--user=root', `--database=${this.database}`, '--binary-mode',
+      ], { env: { MYSQL_PWD: this.rootPassword }, input: fs.readFileSync(path.join(this.initDir, file), 'utf8'), timeoutMs: 120_000 });
+      if (r.code !== 0) throw new Error(`MariaDB harness: init file ${file} failed (${describeExit(r)}): ${r.stderr}`);
+    }
+  }
+
+  async sql(query: string, asUser: 'root' | 'app' = 'root', columnNames = false): Promise<string> {
     if (!this.child) throw new Error('MariaDB harness: sql() while the server is stopped');
     const app = asUser === 'app';
     const r = await run(requireBinary('mariadb'), [
@@ -417,13 +469,20 @@ class MariaDbServer implements MariaDbInstance {
       `--port=${this.port}`,
       `--user=${app ? this.user : 'root'}`,
       '--batch',
-      '--skip-column-names',
+      ...(columnNames ? [] : ['--skip-column-names']),
       ...(app ? [`--database=${this.database}`] : []),
     ], { env: { MYSQL_PWD: app ? this.password : this.rootPassword }, input: query, timeoutMs: 60_000 });
     if (r.code !== 0) {
       throw new Error(`mariadb (${asUser}) failed (${describeExit(r)}): ${r.stderr.trim() || r.stdout.trim()}`);
     }
     return r.stdout;
+  }
+
+  async replicaStatus(): Promise<Record<string, string>> {
+    const [header, row] = (await this.sql('SHOW REPLICA STATUS', 'root', true)).split('\n');
+    if (!row) return {};
+    const values = row.split('\t');
+    return Object.fromEntries(header.split('\t').map((name, i) => [name, values[i]]));
   }
 
   async stop(): Promise<void> {
@@ -504,6 +563,11 @@ export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaD
       }
     }
     await server.bootstrap();
+    await server.loadInitFiles();
+    if (options.initDir || options.replication?.master) {
+      await server.stop();
+      await server.start();
+    }
     return server;
   } catch (e) {
     await server.destroy().catch(() => undefined);

@@ -24,7 +24,7 @@ export interface LocalPodOptions {
   readonly objects: any[];
   /** Contents of the Secrets volumes refer to, by Secret name and key (Secrets are never rendered). */
   readonly secrets?: Record<string, Record<string, string>>;
-  /** Container to run. @default the first one */
+  /** Container (or init container) to run. @default the first container */
   readonly containerName?: string;
 }
 
@@ -43,7 +43,9 @@ export class LocalPod {
   constructor(workload: any, options: LocalPodOptions) {
     const spec = podTemplate(workload)?.spec;
     if (!spec) throw new Error(`${workload.kind}/${workload.metadata.name} has no pod template`);
-    this.container = options.containerName ? spec.containers.find((c: any) => c.name === options.containerName) : spec.containers[0];
+    this.container = options.containerName
+      ? [...spec.containers, ...spec.initContainers ?? []].find((c: any) => c.name === options.containerName)
+      : spec.containers[0];
     if (!this.container) throw new Error(`${workload.kind}/${workload.metadata.name} has no container ${options.containerName}`);
     const podDir = path.join(options.root, 'pods', `${workload.kind}-${workload.metadata.name}`);
     this.podDir = podDir;

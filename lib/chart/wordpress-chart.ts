@@ -21,7 +21,10 @@ import { ISTIO_PROXY_RESOURCES, podSpecOf } from '../k8s/workload-pods';
 import { renderingEachObjectOnce } from '../k8s/render-once';
 import { resolvingDirectly } from '../k8s/resolve-directly';
 import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from '../constructs/storage-claims';
-import { TRACK_LABEL, Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_HTTPS_PORT, WordPressApp, WordPressAppProps } from '../constructs/wordpress-app';
+import {
+  TRACK_LABEL, Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_HTTPS_PORT, WhenUnsatisfiable, WordPressApp, WordPressAppProps,
+} from '../constructs/wordpress-app';
+import { WordPressCron } from '../constructs/wordpress-cron';
 
 /**
  * Resources of the Istio sidecar in the web pods, set by annotation so that the namespace's quota and
@@ -103,6 +106,7 @@ export class WordPressChart extends Chart {
         secret: kplus.Secret.fromSecretName(this, 'DatabaseSecret', db.secret?.name ?? 'mariadb-credentials'),
         rootPasswordKey: db.secret?.rootPasswordKey,
         passwordKey: db.secret?.passwordKey,
+        replicationPasswordKey: db.secret?.replicationPasswordKey,
       },
       image: db.image,
       databaseName: db.databaseName,
@@ -112,8 +116,15 @@ export class WordPressChart extends Chart {
       config: db.config,
       resources: resourceSpec(db.resources),
       probes: probeSettings(db.probes),
+      replication: db.mode === 'replication' ? {
+        replicas: db.replicas ?? 2,
+        primaryOrdinal: db.replication?.primary,
+        user: db.replication?.user,
+        maxLag: db.replication?.maxLag ? parseDuration(db.replication.maxLag) : undefined,
+      } : undefined,
     });
-    if (db.placement) new AntiAffinity(this, 'DatabasePlacement', { target: this.database, ...placement(db.placement) });
+    // Replicas are only a stand-by when they do not share the primary's node: spread them by default.
+    if (db.placement || db.mode === 'replication') new AntiAffinity(this, 'DatabasePlacement', { target: this.database, ...placement(db.placement) });
 
     // --- WordPress: the stable track and, with wordpress.canary, a canary track ---
     const canaryConfig = wp.canary;
@@ -134,6 +145,12 @@ export class WordPressChart extends Chart {
       database: this.database,
       content: this.storage.content,
       keys: kplus.Secret.fromSecretName(this, 'KeysSecret', wp.keysSecret ?? 'wordpress-keys'),
+      topologySpread: wp.topologySpread && {
+        topologyKey: topologyKey(wp.topologySpread.topologyKey),
+        maxSkew: wp.topologySpread.maxSkew,
+        whenUnsatisfiable: wp.topologySpread.whenUnsatisfiable as WhenUnsatisfiable | undefined,
+      },
+      priorityClassName: wp.priorityClassName,
       tablePrefix: wp.tablePrefix,
       debug: wp.debug,
       php: wp.php && {
@@ -155,6 +172,11 @@ export class WordPressChart extends Chart {
       ...track('wordpress'),
       image: wp.image,
       replicas: wp.replicas,
+      autoscaling: wp.autoscaling && {
+        minReplicas: wp.autoscaling.minReplicas,
+        maxReplicas: wp.autoscaling.maxReplicas,
+        targetCpuUtilizationPercent: wp.autoscaling.targetCPUUtilizationPercent,
+      },
       // Istio picks the subsets from one Service's endpoints, so that Service spans both tracks.
       serviceSelector: meshCanary ? { 'app.kubernetes.io/name': 'wordpress', 'app.kubernetes.io/instance': id } : undefined,
     });
@@ -167,6 +189,12 @@ export class WordPressChart extends Chart {
         image: canaryConfig.image,
         replicas: canaryConfig.replicas ?? 1,
       });
+    }
+
+    if (wp.cron?.enabled ?? true) {
+      new WordPressCron(this, 'Cron', { wordpress: this.wordpress, schedule: wp.cron?.schedule });
+      // The canary serves pages of the same site: its visits must not run WP-Cron either.
+      this.canary?.disableBuiltInCron();
     }
 
     // --- the way in ---
@@ -298,11 +326,15 @@ function probeSettings(p: ProbesConfig | undefined): ProbeSettings | undefined {
 
 const TOPOLOGY_ALIASES: Record<string, string> = { hostname: Topology.HOSTNAME, zone: Topology.ZONE };
 
+function topologyKey(key: string | undefined): string | undefined {
+  return key ? TOPOLOGY_ALIASES[key] ?? key : undefined;
+}
+
 function placement(p: PlacementConfig | undefined): AntiAffinityOptions | undefined {
   if (!p) return undefined;
   return {
     mode: p.antiAffinity as AntiAffinityMode | undefined,
-    topologyKey: p.topologyKey ? TOPOLOGY_ALIASES[p.topologyKey] ?? p.topologyKey : undefined,
+    topologyKey: topologyKey(p.topologyKey),
     weight: p.weight,
     nodeAffinity: p.nodeAffinity?.map(r => ({ ...r, operator: r.operator as NodeAffinityOperator })),
   };

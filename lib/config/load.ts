@@ -7,7 +7,7 @@ import { imagePinProblem } from '../k8s/pod-spec';
 import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { clusterChecks } from './cluster-checks';
 import { parseSize } from './units';
-import { BackupConfig, EnvironmentConfig, ResourcesConfig, SiteConfig } from './schema';
+import { BackupConfig, DatabaseConfig, EnvironmentConfig, ResourcesConfig, SiteConfig, WordPressConfig } from './schema';
 import generatedValidator from '#config-validator';
 
 /** One problem found in a config file. */
@@ -253,10 +253,13 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       if (problem) err(p, `image ${show(image)} ${problem}`);
     }
 
-    const replicas = wp.replicas ?? 2;
+    const autoscaling = wp.autoscaling;
+    if (autoscaling) checkAutoscaling(`${at}.wordpress`, wp, err);
+    // With an autoscaler, everything sized by the replica count is sized for its maximum.
+    const replicas = autoscaling?.maxReplicas ?? wp.replicas ?? 2;
     const modes = wp.content?.accessModes ?? ['ReadWriteMany'];
     if (replicas > 1 && !modes.includes('ReadWriteMany')) {
-      err(`${at}.wordpress.replicas`, `${replicas} replicas need a ReadWriteMany content volume but wordpress.content.accessModes is ${show(modes)} `
+      err(`${at}.wordpress.${autoscaling ? 'autoscaling.maxReplicas' : 'replicas'}`, `${replicas} replicas need a ReadWriteMany content volume but wordpress.content.accessModes is ${show(modes)} `
         + '(pods on other nodes could not attach it: Multi-Attach error); set replicas: 1 or accessModes: [ReadWriteMany]');
     }
     for (const [p, volume] of [[`${at}.wordpress.content`, wp.content], [`${at}.backup.volume`, backup.volume]] as const) {
@@ -286,7 +289,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       }
     }
 
-    for (const [p, placement, count] of [[`${at}.wordpress.placement`, wp.placement, replicas], [`${at}.database.placement`, db.placement, 1]] as const) {
+    for (const [p, placement, count] of [[`${at}.wordpress.placement`, wp.placement, replicas], [`${at}.database.placement`, db.placement, db.mode === 'replication' ? db.replicas ?? 2 : 1]] as const) {
       placement?.nodeAffinity?.forEach((rule, i) => {
         const needsValues = rule.operator === 'In' || rule.operator === 'NotIn';
         const n = rule.values?.length ?? 0;
@@ -303,6 +306,13 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       }
     }
 
+    checkReplication(`${at}.database`, db, err);
+    const cronSchedule = wp.cron?.schedule;
+    const cronScheduleProblem = cronSchedule === undefined ? undefined : cronProblem(cronSchedule);
+    if (cronScheduleProblem) err(`${at}.wordpress.cron.schedule`, `schedule ${show(cronSchedule)} ${cronScheduleProblem}`);
+    if (cronSchedule !== undefined && wp.cron?.enabled === false) {
+      err(`${at}.wordpress.cron.schedule`, 'is set but cron.enabled is false, so no CronJob is rendered; set enabled: true or remove schedule');
+    }
     checkBackup(`${at}.backup`, backup, db.databaseName ?? 'wordpress', err);
 
     const ex = site.exposure ?? {};
@@ -410,6 +420,40 @@ function checkCanary(at: string, site: SiteConfig, err: (p: string, message: str
   if (!modes.includes('ReadWriteMany')) {
     err(`${at}.wordpress.canary`, `shares the content volume with the stable pods, but wordpress.content.accessModes is ${show(modes)}; use accessModes: [ReadWriteMany]`);
   }
+}
+
+function checkAutoscaling(at: string, wp: WordPressConfig, err: (p: string, message: string) => void) {
+  const a = wp.autoscaling!;
+  if (wp.replicas !== undefined) {
+    err(`${at}.replicas`, `is ${wp.replicas} while autoscaling is set; the HorizontalPodAutoscaler sets the count, so remove replicas (also from defaults)`);
+  }
+  if (a.minReplicas > a.maxReplicas) {
+    err(`${at}.autoscaling.minReplicas`, `${a.minReplicas} is above maxReplicas ${a.maxReplicas}; make minReplicas <= maxReplicas`);
+  }
+  if (a.minReplicas < 2) {
+    err(`${at}.autoscaling.minReplicas`, `${a.minReplicas} leaves one pod, and the PodDisruptionBudget (maxUnavailable 1) then lets a node drain take the site down; use minReplicas: 2 or more`);
+  }
+  const cpu = wp.resources?.requests?.cpu;
+  if (cpu !== undefined && parseFloat(cpu) === 0) {
+    err(`${at}.resources.requests.cpu`, `${show(cpu)} gives the autoscaler no CPU request to measure utilization against; set a request such as "250m"`);
+  }
+}
+
+function checkReplication(at: string, db: DatabaseConfig, err: (p: string, message: string) => void) {
+  if ((db.mode ?? 'standalone') === 'standalone') {
+    if (db.replicas !== undefined && db.replicas > 1) {
+      err(`${at}.replicas`, `${db.replicas} standalone servers would be independent, diverging databases behind one Service; set mode: replication, or replicas: 1`);
+    }
+    if (db.replication) err(`${at}.replication`, 'only applies to mode replication; set mode: replication or remove it');
+    return;
+  }
+  const replicas = db.replicas ?? 2;
+  if (replicas < 2) err(`${at}.replicas`, `${replicas} is too few for mode replication, which needs a primary and at least one replica; set replicas: 2 or more, or mode: standalone`);
+  const primary = db.replication?.primary;
+  if (primary !== undefined && primary >= replicas) {
+    err(`${at}.replication.primary`, `${primary} is not the ordinal of a pod of ${replicas} (0 to ${replicas - 1}); use one of those or raise replicas`);
+  }
+  if (db.replication?.maxLag !== undefined && /^0+[smh]$/.test(db.replication.maxLag)) err(`${at}.replication.maxLag`, `${show(db.replication.maxLag)} must be at least 1s`);
 }
 
 function checkBackup(at: string, backup: BackupConfig, databaseName: string, err: (p: string, message: string) => void) {

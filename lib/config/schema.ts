@@ -67,17 +67,20 @@ const Probes = (defaults: string) => Type.Object({
   readiness: Type.Optional(ProbeTimings),
 }, { ...strict, description: `Probe timings. Default: ${defaults}.` });
 
+const TopologyKey = (description: string) => Type.String({
+  description, minLength: 1, maxLength: 316,
+  pattern: '^(hostname|zone|([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$',
+  'x-hint': 'use "hostname", "zone" or a label key such as "topology.kubernetes.io/rack"',
+});
+
+export const WHEN_UNSATISFIABLE = ['ScheduleAnyway', 'DoNotSchedule'] as const;
 export const ANTI_AFFINITY_MODES = ['soft', 'hard', 'none'] as const;
 const Placement = Type.Object({
   antiAffinity: Type.Optional(Type.Union(ANTI_AFFINITY_MODES.map(m => Type.Literal(m)), {
     description: 'Anti-affinity between the replicas: soft (preferred), hard (required) or none.',
     'x-hint': 'use one of: soft, hard, none',
   })),
-  topologyKey: Type.Optional(Type.String({
-    description: 'Topology to spread over: "hostname", "zone" or any node label key.', minLength: 1, maxLength: 316,
-    pattern: '^(hostname|zone|([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$',
-    'x-hint': 'use "hostname", "zone" or a label key such as "topology.kubernetes.io/rack"',
-  })),
+  topologyKey: Type.Optional(TopologyKey('Topology to spread over: "hostname", "zone" or any node label key.')),
   weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Weight of the soft anti-affinity rule (1-100).' })),
   nodeAffinity: Type.Optional(Type.Array(Type.Object({
     key: Type.String({ minLength: 1, description: 'Node label key.' }),
@@ -134,8 +137,26 @@ const WordPress = Type.Object({
     description: 'A second Deployment "wordpress-canary" (label track: canary) on the same content volume and database, '
       + 'with its own PDB and probes, and the traffic split by weight. Never runs database upgrades. See "Canary releases" in README.',
   })),
+  autoscaling: Type.Optional(Type.Object({
+    minReplicas: Type.Integer({ minimum: 1, maximum: 100, description: 'Fewest replicas (at least 2: the PodDisruptionBudget must protect something).' }),
+    maxReplicas: Type.Integer({ minimum: 1, maximum: 100, description: 'Most replicas; quota, PodDisruptionBudget and the ReadWriteMany rule follow this.' }),
+    targetCPUUtilizationPercent: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Average CPU use in percent of the CPU request. Default: 70.' })),
+  }, { ...strict, description: 'A HorizontalPodAutoscaler (autoscaling/v2) sets the replica count from CPU use; the Deployment then has no replicas (leave wordpress.replicas out).' })),
+  topologySpread: Type.Optional(Type.Object({
+    topologyKey: Type.Optional(TopologyKey('Topology to spread over: "zone" (default), "hostname" or any node label key.')),
+    maxSkew: Type.Optional(Type.Integer({ minimum: 1, description: 'Largest allowed difference in replicas between two domains. Default: 1.' })),
+    whenUnsatisfiable: Type.Optional(Type.Union(WHEN_UNSATISFIABLE.map(m => Type.Literal(m)), {
+      description: 'ScheduleAnyway (default) or DoNotSchedule (leave the pod Pending).', 'x-hint': `use one of: ${WHEN_UNSATISFIABLE.join(', ')}`,
+    })),
+  }, { ...strict, description: 'topologySpreadConstraints for the replicas, beside placement.antiAffinity.' })),
+  priorityClassName: Type.Optional(DnsSubdomain('PriorityClass of the WordPress pods (must exist in the cluster). Default: the cluster default.')),
+  cron: Type.Optional(Type.Object({
+    enabled: Type.Optional(Type.Boolean({ description: 'Run WP-Cron from a CronJob "wordpress-cron" that calls wp-cron.php through the Service, with DISABLE_WP_CRON set; false: WordPress runs it during page views. Default: true.' })),
+    schedule: Type.Optional(Type.String({ minLength: 1, description: 'Cron schedule of the calls (5 fields or @hourly, ...). Default: "*/5 * * * *".' })),
+  }, { ...strict, description: 'WP-Cron (scheduled posts, update checks, plugin jobs).' })),
 }, { ...strict, description: 'The WordPress Deployment.' });
 
+export const DATABASE_MODES = ['standalone', 'replication'] as const;
 const Database = Type.Object({
   image: Type.Optional(Image('MariaDB image (official). Default: mariadb:11.4.')),
   databaseName: Type.Optional(Type.String({
@@ -150,7 +171,21 @@ const Database = Type.Object({
     name: SecretName('Existing Secret with the passwords. Default: mariadb-credentials.'),
     rootPasswordKey: Type.Optional(SecretKey('Key of the root password. Default: mariadb-root-password.')),
     passwordKey: Type.Optional(SecretKey('Key of the application password. Default: mariadb-password.')),
+    replicationPasswordKey: Type.Optional(SecretKey('Key of the replication user\'s password (mode replication). Default: mariadb-replication-password.')),
   }, { ...strict, description: 'Credentials Secret (never created by this project).' })),
+  mode: Type.Optional(Type.Union(DATABASE_MODES.map(m => Type.Literal(m)), {
+    description: 'standalone: one server. replication: one StatefulSet whose pod `primary` takes the writes and whose other pods replicate from it (GTID, read-only); failover is manual (docs/replication.md). Default: standalone.',
+    'x-hint': `use one of: ${DATABASE_MODES.join(', ')}`,
+  })),
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'Pods of the StatefulSet; with mode replication at least 2 (a primary and replicas). Default: 1 standalone, 2 replication.' })),
+  replication: Type.Optional(Type.Object({
+    user: Type.Optional(Type.String({
+      pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Replication user, created on the primary with REPLICATION REPLICA only. Default: replicator.',
+      'x-hint': 'use letters, digits and "_" only, at most 80 characters',
+    })),
+    primary: Type.Optional(Type.Integer({ minimum: 0, description: 'Ordinal of the primary pod; change it only to finish a promotion (docs/replication.md). Default: 0.' })),
+    maxLag: Type.Optional(DurationT('A replica is ready (in Service "<name>-read" and for backups) only while replicating with at most this lag. Default: 30s.')),
+  }, { ...strict, description: 'Replication settings (mode replication).' })),
   volumeSize: Type.Optional(Size('Data volume per pod. Default: 8Gi.')),
   storageClassName: Type.Optional(Type.String({ description: 'StorageClass of the data volume. Default: the cluster default.', maxLength: 253 })),
   config: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: '^[^\\n]*$', 'x-hint': 'use a one-line string value, e.g. "200"' }), {

@@ -30,6 +30,11 @@ export interface DatabaseToolPodProps {
   readonly component: string;
   /** The database the script talks to; its image provides the client tools. */
   readonly database: MariaDbStatefulSet;
+  /**
+   * Host the script connects to, e.g. `database.readHost` for a job that only reads.
+   * @default database.host, the primary
+   */
+  readonly host?: string;
   /** The claim mounted at `BACKUP_MOUNT_PATH`. */
   readonly claim: StorageClaim;
   /** Whether the pod may only read the claim. */
@@ -77,7 +82,7 @@ export class DatabaseToolPod extends Construct {
     const account = workloadServiceAccount(this, props.name, this.labels);
     const env: Record<string, string> = {
       // The server's address, under the names the server's own container uses for its probes.
-      MYSQL_HOST: db.host,
+      MYSQL_HOST: props.host ?? db.host,
       MYSQL_TCP_PORT: String(db.port),
       MARIADB_USER: db.username,
       MARIADB_DATABASE: db.databaseName,

@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { objectLabels, ComponentIdentity } from '../k8s/labels';
+import type { DatabaseClient } from './mariadb-statefulset';
 
 /** A Service that serves HTTP, such as `WordPressApp`. */
 export interface IHttpBackend {
@@ -18,6 +19,12 @@ export interface IHttpBackend {
   readonly selectorLabels: Record<string, string>;
   /** Identity used for labels. */
   readonly identity: ComponentIdentity;
+  /**
+   * Workloads inside the namespace that call the Service; `SiteNetworkPolicies` reads them when it
+   * is created, so wire them before it.
+   * @default none
+   */
+  readonly clients?: readonly DatabaseClient[];
 }
 
 /** How the site is reached from outside the cluster. */

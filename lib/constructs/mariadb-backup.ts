@@ -119,6 +119,8 @@ export class MariaDbBackup extends Construct {
       name: this.name,
       component: 'backup',
       database: props.database,
+      // A dump only reads: from a replica when there is one (`readHost`), so the primary is spared.
+      host: props.database.readHost,
       claim: props.claim,
       claimReadOnly: false,
       script: { file: 'backup.sh', text: BACKUP_SCRIPT },

@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
+import { CONFIG_SCRIPT, READINESS_SCRIPT, SEED_SCRIPT, START_SCRIPT } from './mariadb-replication-scripts';
 import {
   IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
   resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
@@ -32,6 +33,34 @@ export interface MariaDbCredentials {
    * @default 'mariadb-password'
    */
   readonly passwordKey?: string;
+  /**
+   * Key of the replication user's password in the Secret (read only with `replication`).
+   * @default 'mariadb-replication-password'
+   */
+  readonly replicationPasswordKey?: string;
+}
+
+/** Primary/replica replication inside the one StatefulSet. */
+export interface MariaDbReplication {
+  /** Pods of the set, at least 2: the primary and `replicas - 1` replicas. */
+  readonly replicas: number;
+  /**
+   * Ordinal of the primary; the others replicate from it. Change it only as part of a promotion
+   * (docs/replication.md).
+   * @default 0
+   */
+  readonly primaryOrdinal?: number;
+  /**
+   * Replication user, created on the primary's first start with REPLICATION REPLICA only.
+   * @default 'replicator'
+   */
+  readonly user?: string;
+  /**
+   * A replica is ready (in the `<name>-read` Service) only while both replication threads run and
+   * it lags behind the primary by at most this much.
+   * @default Duration.seconds(30)
+   */
+  readonly maxLag?: Duration;
 }
 
 /** A workload that connects to the database. */
@@ -47,6 +76,15 @@ export interface ResolvedMariaDbCredentials {
   readonly secret: kplus.ISecret;
   readonly rootPasswordKey: string;
   readonly passwordKey: string;
+  readonly replicationPasswordKey: string;
+}
+
+/** Replication settings with every default applied. */
+export interface ResolvedMariaDbReplication {
+  readonly replicas: number;
+  readonly primaryOrdinal: number;
+  readonly user: string;
+  readonly maxLag: Duration;
 }
 
 export interface MariaDbStatefulSetProps {
@@ -102,6 +140,11 @@ export interface MariaDbStatefulSetProps {
    * @default startup 10s x 30, liveness 10s x 6, readiness 10s x 3, all with 5s timeouts
    */
   readonly probes?: ProbeSettings;
+  /**
+   * Run a GTID primary and replicas instead of one standalone server.
+   * @default one standalone server
+   */
+  readonly replication?: MariaDbReplication;
 }
 
 const DEFAULT_CONFIG: Record<string, string> = {
@@ -118,21 +161,46 @@ const READINESS: ResolvedTimings = { initialDelay: Duration.seconds(0), period: 
 
 const PORT = 3306;
 const CONFIG_FILE = 'zz-cdk8s.cnf';
+const CONF_D = '/etc/mysql/conf.d';
+const CONFIG_SOURCE = '/etc/mariadb-config';
+const DATA_DIR = '/var/lib/mysql';
+const INIT_DIR = '/docker-entrypoint-initdb.d';
+/** server_id = base + ordinal; 0 would disable replication, so the ids start above it. */
+const SERVER_ID_BASE = 100;
+
+// Every server writes a GTID binlog, so that any replica can be promoted and the others can follow
+// it; a week of binlogs bounds the disk they take (new replicas seed from a dump, not from binlogs).
+const REPLICATION_CONFIG: Record<string, string> = {
+  'log_bin': 'mariadb-bin',
+  'log_slave_updates': 'ON',
+  'binlog_format': 'ROW',
+  'relay_log': 'mariadb-relay-bin',
+  'gtid_strict_mode': 'ON',
+  'binlog_expire_logs_seconds': '604800',
+};
+const ROLE_CONFIG = { primary: { read_only: 'OFF' }, replica: { read_only: 'ON' } };
 
 /**
- * MariaDB (official image) as a one-replica StatefulSet with its own volume from
- * `volumeClaimTemplates`, a headless Service for per-pod DNS and a ClusterIP Service for clients.
+ * MariaDB (official image) as a StatefulSet with a volume per pod from `volumeClaimTemplates`, a
+ * headless Service for per-pod DNS and a ClusterIP Service for clients.
  *
- * One replica on purpose: more replicas without replication configured would be independent,
- * diverging databases behind one Service.
+ * Standalone (the default) runs one pod: more pods without replication would be independent,
+ * diverging databases behind one Service. With `replication`, ordinal `primaryOrdinal` (0) is the
+ * primary and takes every write through the client Service; the other pods seed themselves from
+ * it and replicate by GTID, read-only, behind the `<name>-read` Service. Failover is manual.
  */
 export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   /** Name of the StatefulSet and of the client Service. */
   public readonly name: string;
   /** Name of the headless Service that gives each pod a DNS name. */
   public readonly headlessServiceName: string;
-  /** DNS name clients connect to. */
+  /** DNS name clients connect to: the primary. */
   public readonly host: string;
+  /**
+   * DNS name for reads that may lag by up to `maxLag`: the `<name>-read` Service with
+   * replication (ready replicas and the primary), otherwise `host`.
+   */
+  public readonly readHost: string;
   /** TCP port clients connect to. */
   public readonly port = PORT;
   /** Container image of the server; jobs that run its client tools use the same one. */
@@ -143,6 +211,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   public readonly username: string;
   /** Secret references, with defaults applied. */
   public readonly credentials: ResolvedMariaDbCredentials;
+  /** Replication settings with defaults, or undefined for a standalone server. */
+  public readonly replication?: ResolvedMariaDbReplication;
   /** Labels that select exactly this StatefulSet's pods. */
   public readonly selectorLabels: Record<string, string>;
   /** Identity used for labels; other constructs derive theirs from it. */
@@ -161,14 +231,17 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     this.name = props.name ?? 'mariadb';
     this.headlessServiceName = `${this.name}-headless`;
     this.namespace = Chart.of(this).namespace;
-    this.host = this.namespace ? `${this.name}.${this.namespace}.svc.cluster.local` : this.name;
+    this.host = this.serviceHost(this.name);
     this.databaseName = props.databaseName ?? 'wordpress';
     this.username = props.username ?? 'wordpress';
     this.credentials = {
       secret: props.credentials.secret,
       rootPasswordKey: props.credentials.rootPasswordKey ?? 'mariadb-root-password',
       passwordKey: props.credentials.passwordKey ?? 'mariadb-password',
+      replicationPasswordKey: props.credentials.replicationPasswordKey ?? 'mariadb-replication-password',
     };
+    this.replication = props.replication && MariaDbStatefulSet.resolveReplication(props.replication);
+    this.readHost = this.replication ? this.serviceHost(`${this.name}-read`) : this.host;
     this.image = props.image ?? MARIADB_DEFAULT_IMAGE;
     checkImage('MariaDbStatefulSet', 'image', this.image);
     this.identity = { name: 'mariadb', instance: siteInstance(this, props.instance), component: 'database' };
@@ -176,34 +249,75 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     const labels = objectLabels(this.identity);
 
     // Construction order is output order: config, account, services, then the set.
+    const settings = { ...DEFAULT_CONFIG, ...(this.replication ? REPLICATION_CONFIG : {}), ...props.config };
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
-      data: { [CONFIG_FILE]: `[mysqld]\n${iniLines({ ...DEFAULT_CONFIG, ...props.config })}` },
+      data: this.replication
+        ? { 'common.cnf': mysqld(settings), 'primary.cnf': mysqld(ROLE_CONFIG.primary), 'replica.cnf': mysqld(ROLE_CONFIG.replica) }
+        : { [CONFIG_FILE]: mysqld(settings) },
     });
     const account = workloadServiceAccount(this, this.name, labels);
     this.addServices(labels);
     this.statefulSet = this.addStatefulSet(props, labels, account.name);
+    // Replicas connect to the primary like any other client.
+    if (this.replication) this.addClient({ name: `${this.name}-replicas`, selectorLabels: this.selectorLabels });
   }
 
-  /** The headless Service (per-pod DNS, published before ready) and the ClusterIP Service for clients. */
+  private static resolveReplication(r: MariaDbReplication): ResolvedMariaDbReplication {
+    if (!Number.isInteger(r.replicas) || r.replicas < 2) {
+      throw new Error(`MariaDbStatefulSet: replication.replicas is ${r.replicas}; replication needs at least 2 pods (a primary and a replica), `
+        + 'or leave replication out for a standalone server');
+    }
+    const primaryOrdinal = r.primaryOrdinal ?? 0;
+    if (!Number.isInteger(primaryOrdinal) || primaryOrdinal < 0 || primaryOrdinal >= r.replicas) {
+      throw new Error(`MariaDbStatefulSet: replication.primaryOrdinal is ${primaryOrdinal}; use the ordinal of an existing pod, 0 to ${r.replicas - 1}`);
+    }
+    const maxLag = r.maxLag ?? Duration.seconds(30);
+    // Seconds_Behind_Master is whole seconds.
+    const ms = maxLag.toMilliseconds();
+    if (ms < 1000 || ms % 1000 !== 0) {
+      throw new Error(`MariaDbStatefulSet: replication.maxLag is ${ms / 1000}s; use a whole number of seconds, at least 1`);
+    }
+    return { replicas: r.replicas, primaryOrdinal, user: r.user ?? 'replicator', maxLag };
+  }
+
+  private serviceHost(service: string): string {
+    return this.namespace ? `${service}.${this.namespace}.svc.cluster.local` : service;
+  }
+
+  /**
+   * The headless Service (per-pod DNS, published before ready), the ClusterIP Service for clients
+   * (the primary only, with replication) and, with replication, `<name>-read` for every ready pod.
+   */
   private addServices(labels: Record<string, string>) {
     const servicePort: k8s.ServicePort = { name: 'mysql', port: PORT, targetPort: k8s.IntOrString.fromString('mysql'), protocol: 'TCP' };
     new k8s.KubeService(this, 'HeadlessService', {
       metadata: { name: this.headlessServiceName, labels },
       spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: this.selectorLabels, ports: [servicePort] },
     });
+    // Narrowing this Service's selector is safe: only the StatefulSet's own selector is immutable.
+    const primary = this.replication && { 'statefulset.kubernetes.io/pod-name': `${this.name}-${this.replication.primaryOrdinal}` };
     new k8s.KubeService(this, 'Service', {
       metadata: { name: this.name, labels },
-      spec: { type: 'ClusterIP', selector: this.selectorLabels, ports: [servicePort] },
+      spec: { type: 'ClusterIP', selector: { ...this.selectorLabels, ...primary }, ports: [servicePort] },
     });
+    // Selectors only test equality, so "every pod but the primary" cannot be said; the primary is
+    // never behind in what it serves, and replicas join only while readiness sees bounded lag.
+    if (this.replication) {
+      new k8s.KubeService(this, 'ReadService', {
+        metadata: { name: `${this.name}-read`, labels },
+        spec: { type: 'ClusterIP', selector: this.selectorLabels, ports: [servicePort] },
+      });
+    }
   }
 
   private addStatefulSet(props: MariaDbStatefulSetProps, labels: Record<string, string>, serviceAccountName: string) {
+    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
     return new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: this.name, labels },
       spec: {
         serviceName: this.headlessServiceName,
-        replicas: 1,
+        replicas: this.replication?.replicas ?? 1,
         selector: { matchLabels: this.selectorLabels },
         // Explicit even though it is the default: deleting or scaling the set never deletes data.
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
@@ -225,7 +339,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
             terminationGracePeriodSeconds: 60,
             securityContext: restrictedPodSecurityContext(MARIADB_UID, MARIADB_UID),
             affinity: Lazy.any({ produce: () => this.affinity }),
-            containers: [this.serverContainer(props)],
+            initContainers: this.replication && this.replicationInitContainers(resources),
+            containers: [this.serverContainer(props, resources)],
             volumes: this.podVolumes(),
           },
         },
@@ -233,29 +348,86 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     });
   }
 
-  private serverContainer(props: MariaDbStatefulSetProps): k8s.Container {
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+  /** A container of the server's image with the restricted settings, running one of the replication snippets. */
+  private toolContainer(name: string, script: string, resources: ResourceSpec, env: k8s.EnvVar[], volumeMounts: k8s.VolumeMount[]): k8s.Container {
+    return {
+      name,
+      image: this.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['bash', '-c', script],
+      env: [...this.replicationEnv(), ...env],
+      resources: resourceRequirements(resources),
+      securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
+      volumeMounts,
+    };
+  }
+
+  /** `config` writes the ordinal's my.cnf; `seed` copies the primary's data into a new replica. */
+  private replicationInitContainers(resources: ResourceSpec): k8s.Container[] {
+    return [
+      this.toolContainer('config', CONFIG_SCRIPT, resources, [
+        { name: 'SERVER_ID_BASE', value: String(SERVER_ID_BASE) },
+        { name: 'CONFIG_SOURCE', value: CONFIG_SOURCE },
+        { name: 'CONFIG_DIR', value: CONF_D },
+      ], [
+        { name: 'config', mountPath: CONFIG_SOURCE, readOnly: true },
+        { name: 'conf-d', mountPath: CONF_D },
+      ]),
+      this.toolContainer('seed', SEED_SCRIPT, resources, [
+        { name: 'MARIADB_ROOT_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.rootPasswordKey}` },
+        { name: 'MARIADB_DATABASE', value: this.databaseName },
+        { name: 'MYSQL_TCP_PORT', value: String(PORT) },
+        { name: 'DATA_DIR', value: DATA_DIR },
+        { name: 'INIT_DIR', value: INIT_DIR },
+      ], [
+        { name: 'data', mountPath: DATA_DIR, readOnly: true },
+        { name: 'initdb', mountPath: INIT_DIR },
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'credentials', mountPath: MARIADB_SECRETS_DIR, readOnly: true },
+      ]),
+    ];
+  }
+
+  /** What every container of a replicated pod needs to know its role and its primary. */
+  private replicationEnv(): k8s.EnvVar[] {
+    if (!this.replication) return [];
+    return [
+      { name: 'PRIMARY_ORDINAL', value: String(this.replication.primaryOrdinal) },
+      { name: 'MARIADB_MASTER_HOST', value: this.podHost(this.replication.primaryOrdinal) },
+    ];
+  }
+
+  private serverContainer(props: MariaDbStatefulSetProps, resources: ResourceSpec): k8s.Container {
+    const r = this.replication;
+    // With replication, conf.d is the `config` init container's output; standalone mounts the one file.
+    const config: k8s.VolumeMount = r
+      ? { name: 'conf-d', mountPath: CONF_D, readOnly: true }
+      : { name: 'config', mountPath: `${CONF_D}/${CONFIG_FILE}`, subPath: CONFIG_FILE, readOnly: true };
     return {
       name: 'mariadb',
       image: this.image,
       imagePullPolicy: 'IfNotPresent',
+      // The image's entrypoint stays in charge; the wrapper only picks the role.
+      command: r && ['bash', '-c', START_SCRIPT],
       ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }],
       env: this.serverEnv(),
       resources: resourceRequirements(resources),
       securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
-      ...MariaDbStatefulSet.probes(props.probes),
+      ...this.probes(props.probes),
       volumeMounts: [
-        { name: 'data', mountPath: '/var/lib/mysql' },
+        { name: 'data', mountPath: DATA_DIR },
         { name: 'run', mountPath: '/run/mysqld' },
         { name: 'tmp', mountPath: '/tmp' },
-        { name: 'config', mountPath: `/etc/mysql/conf.d/${CONFIG_FILE}`, subPath: CONFIG_FILE, readOnly: true },
+        config,
         { name: 'credentials', mountPath: MARIADB_SECRETS_DIR, readOnly: true },
+        ...(r ? [{ name: 'initdb', mountPath: INIT_DIR, readOnly: true }] : []),
       ],
     };
   }
 
   /** First-start settings of the image's entrypoint; passwords only as `*_FILE` paths. */
   private serverEnv(): k8s.EnvVar[] {
+    const r = this.replication;
     return [
       { name: 'MARIADB_ROOT_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.rootPasswordKey}` },
       { name: 'MARIADB_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.passwordKey}` },
@@ -264,18 +436,29 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       { name: 'MARIADB_AUTO_UPGRADE', value: '1' },
       // Default port of the client tools the probes run.
       { name: 'MYSQL_TCP_PORT', value: String(PORT) },
+      ...(r ? [
+        // The entrypoint creates this user on the primary and points a replica at MARIADB_MASTER_HOST.
+        { name: 'MARIADB_REPLICATION_USER', value: r.user },
+        { name: 'MARIADB_REPLICATION_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.replicationPasswordKey}` },
+        { name: 'MARIADB_MASTER_PORT', value: String(PORT) },
+        ...this.replicationEnv(),
+        { name: 'MAX_LAG_SECONDS', value: String(r.maxLag.toSeconds()) },
+      ] : []),
     ];
   }
 
-  private static probes(settings: ProbeSettings | undefined): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
+  private probes(settings: ProbeSettings | undefined): Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
     // `mariadb-admin ping` succeeds whenever the server process answers, even with "access denied":
     // liveness must not depend on credentials or on the database being usable. Over TCP, because
     // the entrypoint's first-boot server listens on the socket only and is not the real one yet
     // (mariadb-admin ignores MYSQL_HOST, so the host is given here; the port comes from MYSQL_TCP_PORT).
     const ping: k8s.ExecAction = { command: ['mariadb-admin', '--host=127.0.0.1', '--connect-timeout=3', '--silent', 'ping'] };
-    // Readiness: the application user can log in and run a query in its database.
+    // Readiness: the application user can log in and run a query in its database (and, on a
+    // replica, replication runs with bounded lag). A lagging replica only leaves the Services.
     const query: k8s.ExecAction = {
-      command: ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
+      command: this.replication
+        ? ['bash', '-c', READINESS_SCRIPT]
+        : ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
     };
     return {
       startupProbe: probe({ exec: ping }, resolveTimings(STARTUP, settings?.startup)),
@@ -284,21 +467,21 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     };
   }
 
-  /** Writable scratch for the read-only root, my.cnf, and the two password files. */
+  /** Writable scratch for the read-only root, my.cnf, and the password files. */
   private podVolumes(): k8s.Volume[] {
+    const c = this.credentials;
+    const keys = [c.rootPasswordKey, c.passwordKey, ...(this.replication ? [c.replicationPasswordKey] : [])];
     return [
       { name: 'run', emptyDir: {} },
       { name: 'tmp', emptyDir: {} },
       { name: 'config', configMap: { name: this.configMap.name } },
+      ...(this.replication ? [{ name: 'conf-d', emptyDir: {} }, { name: 'initdb', emptyDir: {} }] : []),
       {
         name: 'credentials',
         secret: {
-          secretName: this.credentials.secret.name,
+          secretName: c.secret.name,
           defaultMode: 0o440,
-          items: [
-            { key: this.credentials.rootPasswordKey, path: this.credentials.rootPasswordKey },
-            { key: this.credentials.passwordKey, path: this.credentials.passwordKey },
-          ],
+          items: keys.map(key => ({ key, path: key })),
         },
       },
     ];
@@ -318,11 +501,15 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
 
   /** DNS name of one pod through the headless Service. */
   public podHost(ordinal: number): string {
-    const suffix = this.namespace ? `.${this.namespace}.svc.cluster.local` : '';
-    return `${this.name}-${ordinal}.${this.headlessServiceName}${suffix}`;
+    return `${this.name}-${ordinal}.${this.serviceHost(this.headlessServiceName)}`;
   }
 
   public addAffinity(affinity: k8s.Affinity): void {
     this.affinity = { ...this.affinity, ...affinity };
   }
+}
+
+/** A `[mysqld]` section with the settings sorted. */
+function mysqld(settings: Record<string, string>): string {
+  return `[mysqld]\n${iniLines(settings)}`;
 }

@@ -112,10 +112,14 @@ export class NamespaceQuota extends Construct {
 
 /** The peak CPU, memory and pod count of every workload in a chart, read from the rendered manifests. */
 export function peakUsage(chart: Chart): PeakUsage {
-  // Only kinds that run pods are rendered here: rendering this construct's own objects would recurse.
-  const workloads = chart.node.findAll()
-    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && runsPods(c.kind))
-    .map(o => workloadPods(o.toJson())!);
+  // Only kinds that run pods (and autoscalers) are rendered here: rendering this construct's own
+  // objects would recurse.
+  const objects = chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c));
+  const autoscaledMax = new Map<string, number>(objects.filter(o => o.kind === 'HorizontalPodAutoscaler').map(o => {
+    const spec = o.toJson().spec;
+    return [`${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, spec.maxReplicas];
+  }));
+  const workloads = objects.filter(o => runsPods(o.kind)).map(o => workloadPods(o.toJson(), autoscaledMax.get(`${o.kind}/${o.name}`))!);
   if (workloads.length === 0) {
     throw new Error(`NamespaceQuota: chart "${chart.node.id}" runs no pods, so a quota would block every pod; add workloads or remove the quota`);
   }

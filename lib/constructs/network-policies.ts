@@ -153,7 +153,9 @@ export interface SiteNetworkPoliciesProps {
  *   ingress policy decides which of them get through (a policy selects one label set, and clients
  *   can be added until synth);
  * - `allow-<database>-clients`: the database accepts connections from its recorded clients only;
- * - `allow-<web>-http`: the web pods accept HTTP from `webAccess`;
+ * - `allow-<web>-http`: the web pods accept HTTP from `webAccess` and from their recorded clients
+ *   (e.g. `WordPressCron`);
+ * - `allow-<client>-to-<web>`: each of those clients may open connections to the web port;
  * - `allow-<web>-internet` (only with `internetEgress`): the web pods may reach public addresses;
  * - `allow-<web>-istiod` (only with `meshControlPlane`): the web pods' sidecars may reach istiod.
  *
@@ -183,18 +185,25 @@ export class SiteNetworkPolicies extends Construct {
       // Sorted, so that wiring order does not show up in diffs.
       ingress: Lazy.any({
         produce: (): k8s.NetworkPolicyIngressRule[] | undefined => {
-          const clients = [...db.clients].sort((a, b) => a.name.localeCompare(b.name));
-          return clients.length ? [{ from: clients.map(c => ({ podSelector: { matchLabels: c.selectorLabels } })), ports: [tcp(db.port)] }] : undefined;
+          const clients = sortedClients(db.clients);
+          return clients.length ? [{ from: clients.map(peerOf), ports: [tcp(db.port)] }] : undefined;
         },
       }),
     });
     const access = props.webAccess ?? WebAccess.ingressController(INGRESS_NGINX);
     const mesh = props.meshControlPlane && namespacedPeer('SiteNetworkPolicies: meshControlPlane', props.meshControlPlane);
-    for (const w of props.canary ? [web, props.canary] : [web]) {
+    // The web's clients as wired so far (the chart creates this construct last): each gets its own
+    // way out to the web pods, so no other pod can reach them even when any source may come in.
+    const webClients = sortedClients(web.clients ?? []);
+    const webs = props.canary ? [web, props.canary] : [web];
+    for (const w of webs) {
       const ports = props.webPorts ?? [web.servicePort];
       const suffix = ports.length === 1 && ports[0] !== web.servicePort ? 'https' : 'http';
       this.policy(`allow-${w.serviceName}-${suffix}`, { matchLabels: w.selectorLabels }, ['Ingress'], {
-        ingress: [{ from: access.peer && [access.peer], ports: ports.map(tcp) }],
+        ingress: [
+          { from: access.peer && [access.peer], ports: ports.map(tcp) },
+          ...(webClients.length ? [{ from: webClients.map(peerOf), ports: [tcp(web.servicePort)] }] : []),
+        ],
       });
       if (props.internetEgress) {
         this.policy(`allow-${w.serviceName}-internet`, { matchLabels: w.selectorLabels }, ['Egress'], {
@@ -206,6 +215,11 @@ export class SiteNetworkPolicies extends Construct {
           egress: [{ to: [mesh], ports: [tcp(ISTIOD_XDS_PORT)] }],
         });
       }
+    }
+    for (const client of webClients) {
+      this.policy(`allow-${client.name}-to-${web.serviceName}`, { matchLabels: client.selectorLabels }, ['Egress'], {
+        egress: [{ to: webs.map(w => ({ podSelector: { matchLabels: w.selectorLabels } })), ports: [tcp(web.servicePort)] }],
+      });
     }
   }
 
@@ -232,6 +246,14 @@ function namespacedPeer(owner: string, pods: NamespacedPods): k8s.NetworkPolicyP
     namespaceSelector: { matchLabels: pods.namespaceLabels },
     podSelector: pods.podLabels && { matchLabels: pods.podLabels },
   };
+}
+
+function sortedClients(clients: readonly DatabaseClient[]): DatabaseClient[] {
+  return [...clients].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function peerOf(client: DatabaseClient): k8s.NetworkPolicyPeer {
+  return { podSelector: { matchLabels: client.selectorLabels } };
 }
 
 function tcp(port: number): k8s.NetworkPolicyPort {

@@ -1,8 +1,8 @@
-import { Duration, Lazy, Size } from 'cdk8s';
+import { Chart, Duration, Lazy, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { AntiAffinity, AntiAffinityOptions } from './anti-affinity';
+import { AntiAffinity, AntiAffinityOptions, Topology } from './anti-affinity';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import {
   IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
@@ -68,6 +68,46 @@ export interface PhpSettings {
   readonly maxExecutionTime?: Duration;
 }
 
+/** What the scheduler does with a pod that would break a topology spread constraint. */
+export enum WhenUnsatisfiable {
+  /** Schedule it anyway, on the node that breaks the spread least. */
+  SCHEDULE_ANYWAY = 'ScheduleAnyway',
+  /** Leave it Pending until the spread allows it. */
+  DO_NOT_SCHEDULE = 'DoNotSchedule',
+}
+
+/** Spread the replicas evenly over a topology (e.g. zones), beside any anti-affinity. */
+export interface TopologySpread {
+  /**
+   * Node label whose values are the domains to spread over.
+   * @default Topology.ZONE
+   */
+  readonly topologyKey?: Topology | string;
+  /**
+   * Largest allowed difference in replicas between two domains.
+   * @default 1
+   */
+  readonly maxSkew?: number;
+  /**
+   * What to do with a replica that would break the spread.
+   * @default WhenUnsatisfiable.SCHEDULE_ANYWAY
+   */
+  readonly whenUnsatisfiable?: WhenUnsatisfiable;
+}
+
+/** A HorizontalPodAutoscaler (autoscaling/v2) that sets the replica count from CPU use. */
+export interface WordPressAutoscaling {
+  /** Fewest replicas; at least 2, so that the PodDisruptionBudget protects something. */
+  readonly minReplicas: number;
+  /** Most replicas; quota, RWX check and disruption budget are sized for this many. */
+  readonly maxReplicas: number;
+  /**
+   * Average CPU use, in percent of the CPU request, the autoscaler keeps the replicas at.
+   * @default 70
+   */
+  readonly targetCpuUtilizationPercent?: number;
+}
+
 export interface WordPressAppProps {
   /** The database to connect to. */
   readonly database: IDatabaseConnection;
@@ -92,9 +132,26 @@ export interface WordPressAppProps {
   readonly image?: string;
   /**
    * Number of interchangeable replicas. More than one needs a ReadWriteMany content claim.
+   * Leave it out with `autoscaling`.
    * @default 2
    */
   readonly replicas?: number;
+  /**
+   * Let a HorizontalPodAutoscaler set the replica count; the Deployment then has no `replicas`, so
+   * a GitOps sync does not undo what the autoscaler decided.
+   * @default a fixed `replicas`
+   */
+  readonly autoscaling?: WordPressAutoscaling;
+  /**
+   * Spread the replicas over a topology with `topologySpreadConstraints`.
+   * @default no spread constraint (anti-affinity from `placement` only)
+   */
+  readonly topologySpread?: TopologySpread;
+  /**
+   * PriorityClass of the pods (it must exist in the cluster).
+   * @default none: the cluster's default priority
+   */
+  readonly priorityClassName?: string;
   /**
    * Table prefix (`WORDPRESS_TABLE_PREFIX`).
    * @default 'wp_'
@@ -180,6 +237,9 @@ export const WORDPRESS_HTTPS_SERVICE_PORT = 443;
 const PHP_INI = 'zz-cdk8s.ini';
 const APACHE_CONF = 'zz-cdk8s.conf';
 const TLS_DIR = '/etc/wordpress-tls';
+/** What `disableBuiltInCron()` adds to WORDPRESS_CONFIG_EXTRA. */
+export const DISABLE_WP_CRON = "define('DISABLE_WP_CRON', true);";
+
 /** What the canary track's wp-config.php evaluates (WORDPRESS_CONFIG_EXTRA of the official image). */
 export const CANARY_CONFIG_EXTRA = "define('AUTOMATIC_UPDATER_DISABLED', true); define('DISALLOW_FILE_MODS', true);";
 const SECRETS_DIR = '/etc/wordpress-secrets';
@@ -232,12 +292,18 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public readonly httpsServicePort?: number;
   /** Release track. */
   public readonly track: Track;
+  /** DNS name of the Service inside the cluster. */
+  public readonly host: string;
+  /** Container image. */
+  public readonly image: string;
   /** Labels that select exactly this Deployment's pods. */
   public readonly selectorLabels: Record<string, string>;
   /** Identity used for labels. */
   public readonly identity: ComponentIdentity;
-  /** Replica count. */
+  /** Most replicas that run: the fixed count, or the autoscaler's maximum. */
   public readonly replicas: number;
+  /** The autoscaler, when `autoscaling` is set. */
+  public readonly autoscaler?: k8s.KubeHorizontalPodAutoscalerV2;
   /** The Deployment object. */
   public readonly deployment: k8s.KubeDeployment;
   /** The PHP ini ConfigMap. */
@@ -246,14 +312,19 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public readonly apacheConfig?: kplus.ConfigMap;
 
   private affinity?: k8s.Affinity;
+  private readonly configExtra: string[] = [];
+  private readonly _clients: DatabaseClient[] = [];
 
   constructor(scope: Construct, id: string, props: WordPressAppProps) {
     super(scope, id);
     this.name = props.name ?? 'wordpress';
     this.serviceName = this.name;
-    this.replicas = props.replicas ?? 2;
-    const image = props.image ?? WORDPRESS_DEFAULT_IMAGE;
+    const namespace = Chart.of(this).namespace;
+    this.host = namespace ? `${this.serviceName}.${namespace}.svc.cluster.local` : this.serviceName;
+    const image = this.image = props.image ?? WORDPRESS_DEFAULT_IMAGE;
     checkImage('WordPressApp', 'image', image);
+    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    this.replicas = props.autoscaling ? WordPressApp.checkAutoscaling(props, resources) : props.replicas ?? 2;
     if (!Number.isInteger(this.replicas) || this.replicas < 1) {
       throw new Error(`WordPressApp: replicas is ${this.replicas}; use a whole number of at least 1`);
     }
@@ -262,7 +333,6 @@ export class WordPressApp extends Construct implements IAffinityTarget {
       throw new Error(`WordPressApp: replicas is ${this.replicas} but content claim "${props.content.claimName}" is not ReadWriteMany `
         + '(pods on other nodes could not attach it); use ReadWriteMany storage or 1 replica');
     }
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
     this.track = props.track ?? Track.STABLE;
     const canary = this.track === Track.CANARY;
     this.identity = { name: 'wordpress', instance: siteInstance(this, props.instance), component: canary ? 'web-canary' : 'web' };
@@ -289,7 +359,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     });
     props.database.addClient?.({ name: this.name, selectorLabels: this.selectorLabels });
     const env = WordPressApp.env(props);
-    if (canary) env.push({ name: 'WORDPRESS_CONFIG_EXTRA', value: CANARY_CONFIG_EXTRA });
+    if (canary) this.configExtra.push(CANARY_CONFIG_EXTRA);
     const volumeMounts = [...VOLUME_MOUNTS];
     if (this.apacheConfig) volumeMounts.push({ name: 'apache-config', mountPath: `/etc/apache2/conf-enabled/${APACHE_CONF}`, subPath: APACHE_CONF, readOnly: true });
     if (props.httpsSecret !== undefined) volumeMounts.push({ name: 'tls', mountPath: TLS_DIR, readOnly: true });
@@ -298,7 +368,8 @@ export class WordPressApp extends Construct implements IAffinityTarget {
       image,
       imagePullPolicy: 'IfNotPresent',
       ports: containerPorts,
-      env,
+      // Read at synth: a WordPressCron added later switches the page-view cron off.
+      env: Lazy.any({ produce: () => [...env, ...this.configExtraEnv()] }),
       resources: resourceRequirements(resources),
       securityContext: restrictedContainerSecurityContext(WORDPRESS_UID, WORDPRESS_UID),
       ...WordPressApp.probes(props.probes),
@@ -310,8 +381,9 @@ export class WordPressApp extends Construct implements IAffinityTarget {
       volumes.push({ name: 'tls', secret: { secretName: props.httpsSecret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } });
     }
     const configChecksum = checksum(this.apacheConfig ? { php: this.phpConfig.data, apache: this.apacheConfig.data } : this.phpConfig.data);
-    this.deployment = this.addDeployment(container, volumes, { ...labels, [TRACK_LABEL]: this.track },
+    this.deployment = this.addDeployment(props, container, volumes, { ...labels, [TRACK_LABEL]: this.track },
       { 'checksum/config': configChecksum, ...props.podAnnotations }, account.name);
+    if (props.autoscaling) this.autoscaler = this.addAutoscaler(props.autoscaling, labels);
     if (this.replicas > 1 || canary) {
       new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
         metadata: { name: this.name, labels },
@@ -426,12 +498,64 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     };
   }
 
-  private addDeployment(container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>,
+  /** The largest replica count the autoscaler may reach, after checking its settings. */
+  private static checkAutoscaling(props: WordPressAppProps, resources: ResourceSpec): number {
+    const a = props.autoscaling!;
+    if (props.replicas !== undefined) {
+      throw new Error(`WordPressApp: replicas (${props.replicas}) and autoscaling are both set; leave replicas out, the autoscaler sets the count`);
+    }
+    for (const [field, n] of [['minReplicas', a.minReplicas], ['maxReplicas', a.maxReplicas]] as const) {
+      if (!Number.isInteger(n) || n < 2) {
+        throw new Error(`WordPressApp: autoscaling.${field} is ${n}; use a whole number of at least 2 (with one pod the disruption budget lets a drain take the site down)`);
+      }
+    }
+    if (a.minReplicas > a.maxReplicas) {
+      throw new Error(`WordPressApp: autoscaling.minReplicas (${a.minReplicas}) is above maxReplicas (${a.maxReplicas}); swap them or raise maxReplicas`);
+    }
+    const target = a.targetCpuUtilizationPercent ?? 70;
+    if (!Number.isInteger(target) || target < 1 || target > 1000) {
+      throw new Error(`WordPressApp: autoscaling.targetCpuUtilizationPercent is ${target}; use a whole percentage from 1 to 1000, e.g. 70`);
+    }
+    // Utilization is use divided by the request: without a request there is nothing to divide by.
+    if (parseFloat(resources.cpu.amount) === 0) {
+      throw new Error('WordPressApp: autoscaling on CPU needs a CPU request above 0; set resources.cpu');
+    }
+    return a.maxReplicas;
+  }
+
+  private addAutoscaler(a: WordPressAutoscaling, labels: Record<string, string>) {
+    return new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+      metadata: { name: this.name, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.deployment.name },
+        minReplicas: a.minReplicas,
+        maxReplicas: a.maxReplicas,
+        metrics: [{
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: a.targetCpuUtilizationPercent ?? 70 } },
+        }],
+      },
+    });
+  }
+
+  private static topologySpread(t: TopologySpread | undefined, selector: Record<string, string>): k8s.TopologySpreadConstraint[] | undefined {
+    if (!t) return undefined;
+    const maxSkew = t.maxSkew ?? 1;
+    if (!Number.isInteger(maxSkew) || maxSkew < 1) throw new Error(`WordPressApp: topologySpread.maxSkew is ${maxSkew}; use a whole number of at least 1`);
+    return [{
+      topologyKey: t.topologyKey ?? Topology.ZONE,
+      maxSkew,
+      whenUnsatisfiable: t.whenUnsatisfiable ?? WhenUnsatisfiable.SCHEDULE_ANYWAY,
+      labelSelector: { matchLabels: selector },
+    }];
+  }
+
+  private addDeployment(props: WordPressAppProps, container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>,
     annotations: Record<string, string>, serviceAccountName: string) {
     return new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: objectLabels(this.identity) },
       spec: {
-        replicas: this.replicas,
+        replicas: props.autoscaling ? undefined : this.replicas,
         selector: { matchLabels: this.selectorLabels },
         revisionHistoryLimit: 5,
         // Never below the desired count during a rollout.
@@ -447,12 +571,37 @@ export class WordPressApp extends Construct implements IAffinityTarget {
             securityContext: restrictedPodSecurityContext(WORDPRESS_UID, WORDPRESS_UID, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]),
             affinity: Lazy.any({ produce: () => this.affinity }),
             initContainers: [WordPressApp.copyContent(container)],
+            topologySpreadConstraints: WordPressApp.topologySpread(props.topologySpread, this.selectorLabels),
+            priorityClassName: props.priorityClassName,
             containers: [container],
             volumes,
           },
         },
       },
     });
+  }
+
+  /** The PHP the image's wp-config.php evaluates: one variable for everything added so far. */
+  private configExtraEnv(): k8s.EnvVar[] {
+    return this.configExtra.length ? [{ name: 'WORDPRESS_CONFIG_EXTRA', value: this.configExtra.join(' ') }] : [];
+  }
+
+  /**
+   * Stop WordPress from running due events during page views (`DISABLE_WP_CRON`); something else
+   * must then call `wp-cron.php`, as `WordPressCron` does.
+   */
+  public disableBuiltInCron(): void {
+    if (!this.configExtra.includes(DISABLE_WP_CRON)) this.configExtra.push(DISABLE_WP_CRON);
+  }
+
+  /** Record a workload that calls this site over its Service; network policies are generated from this. */
+  public addClient(client: DatabaseClient): void {
+    this._clients.push(client);
+  }
+
+  /** Workloads inside the namespace that call the Service, in the order they were wired. */
+  public get clients(): readonly DatabaseClient[] {
+    return [...this._clients];
   }
 
   public addAffinity(affinity: k8s.Affinity): void {

@@ -6,7 +6,7 @@ import { ApiObject, App, IResolver, ImplicitTokenResolver, Lazy, LazyResolver, N
  * Objects of other kinds are resolved by cdk8s itself.
  */
 export const DIRECTLY_RESOLVED_KINDS: ReadonlySet<string> = new Set([
-  'ConfigMap', 'CronJob', 'Deployment', 'DestinationRule', 'HTTPRoute', 'Ingress', 'Job', 'LimitRange',
+  'ConfigMap', 'CronJob', 'Deployment', 'DestinationRule', 'HTTPRoute', 'HorizontalPodAutoscaler', 'Ingress', 'Job', 'LimitRange',
   'Namespace', 'NetworkPolicy', 'PersistentVolume', 'PersistentVolumeClaim', 'PodDisruptionBudget',
   'ResourceQuota', 'Role', 'RoleBinding', 'Route', 'Service', 'ServiceAccount', 'StatefulSet', 'VirtualService',
 ]);

@@ -54,14 +54,15 @@ export function podSpecOf(manifest: any): PodSpecManifest | undefined {
 
 /**
  * The pods a rendered workload manifest runs at its peak, or undefined for kinds without pods:
- * - Deployment: replicas plus the rolling update's `maxSurge` (Kubernetes default 25%, rounded up);
+ * - Deployment: replicas (or `autoscaledMax`, the maximum of a HorizontalPodAutoscaler scaling it)
+ *   plus the rolling update's `maxSurge` (Kubernetes default 25%, rounded up);
  * - StatefulSet: replicas (its rolling update replaces one pod at a time and never surges);
  * - Job: `parallelism` (default 1);
  * - CronJob: one Job at a time, which needs `concurrencyPolicy` Forbid or Replace.
  * Other kinds that run pods throw: their peak depends on the cluster (a DaemonSet runs one per node)
  * or on a controller outside the manifest.
  */
-export function workloadPods(manifest: any): WorkloadPods | undefined {
+export function workloadPods(manifest: any, autoscaledMax?: number): WorkloadPods | undefined {
   const rendered = podSpecOf(manifest);
   if (!rendered) return undefined;
   const spec = withInjectedSidecar(rendered, podAnnotationsOf(manifest));
@@ -69,7 +70,7 @@ export function workloadPods(manifest: any): WorkloadPods | undefined {
   const s = manifest.spec;
   switch (manifest.kind) {
     case 'Deployment': {
-      const replicas = s.replicas ?? 1;
+      const replicas = autoscaledMax ?? s.replicas ?? 1;
       return { workload, spec, count: replicas + surge(s.strategy, replicas) };
     }
     case 'StatefulSet':

@@ -290,6 +290,11 @@ export class Cluster {
     for (const s of this.services) {
       lines.push(`${s.vip}\t${s.name}.${s.namespace}.svc.cluster.local ${s.name}.${s.namespace}.svc ${s.name}.${s.namespace}${s.namespace === pod.plan.namespace ? ` ${s.name}` : ''}`);
     }
+    // A StatefulSet's pods started so far, under their per-pod names of its (headless) Service.
+    for (const p of this.pods) {
+      const service = p.workload.kind === 'StatefulSet' ? p.workload.spec?.serviceName : undefined;
+      if (service) lines.push(`${p.ip}\t${p.name}.${service}.${p.plan.namespace}.svc.cluster.local ${p.name}.${service}`);
+    }
     return lines.join('\n') + '\n';
   }
 
@@ -297,7 +302,7 @@ export class Cluster {
   async claimServiceIps(pod: Pod): Promise<void> {
     for (const s of this.services) {
       if (s.namespace !== pod.plan.namespace) continue;
-      if (!Object.entries(s.selector).every(([k, v]) => pod.plan.labels[k] === v)) continue;
+      if (!Object.entries(s.selector).every(([k, v]) => pod.labels[k] === v)) continue;
       if (s.holder && s.holder.running) continue;
       for (const p of s.ports) {
         const target = typeof p.targetPort === 'number' ? p.targetPort
@@ -370,6 +375,13 @@ export class Pod {
     this.dir = path.join(cluster.dir, 'pods', `${name}-${crypto.randomBytes(3).toString('hex')}`);
     this.ip = cluster.allocateIp();
     this.notes.push(...plan.notEmulated);
+  }
+
+  /** The pod's labels: its template's, plus the pod-name label a StatefulSet controller adds. */
+  get labels(): Record<string, string> {
+    return this.workload.kind === 'StatefulSet'
+      ? { ...this.plan.labels, 'statefulset.kubernetes.io/pod-name': this.name }
+      : this.plan.labels;
   }
 
   get running(): boolean {

@@ -73,8 +73,11 @@ export interface DatabaseClient {
 
 /** Credentials with every default applied. */
 export interface ResolvedMariaDbCredentials {
+  /** The existing Secret holding both passwords. */
   readonly secret: kplus.ISecret;
+  /** Key of the root password in `secret`. */
   readonly rootPasswordKey: string;
+  /** Key of the application user's password in `secret`. */
   readonly passwordKey: string;
   readonly replicationPasswordKey: string;
 }
@@ -87,6 +90,7 @@ export interface ResolvedMariaDbReplication {
   readonly maxLag: Duration;
 }
 
+/** Props of `MariaDbStatefulSet`. */
 export interface MariaDbStatefulSetProps {
   /** Secret references for the root and application passwords. */
   readonly credentials: MariaDbCredentials;

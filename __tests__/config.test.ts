@@ -368,7 +368,7 @@ describe('publishing', () => {
       const code = synthesize({ configDir, outDir, log: { log() {}, warn() {}, error: (m: string) => errors.push(m) } });
       expect({ code, errors }).toEqual({ code: 1, errors: [`error: ENOSPC: no space left on device\n${outDir}/ was left unchanged.`] });
       // Site a had been written into the staging folder before b failed.
-      expect(full.mock.calls.map(([f]) => path.relative(dir, String(f)).split(path.sep).slice(1).join('/'))).toEqual(['prod/a/storage.k8s.yaml', 'prod/a/app.k8s.yaml', 'prod/a/README.md', 'prod/b/storage.k8s.yaml']);
+      expect(full.mock.calls.map(([f]) => path.relative(dir, String(f)).split(path.sep).slice(1).join('/'))).toEqual(['prod/a/storage.k8s.yaml', 'prod/a/app.k8s.yaml', 'prod/a/README.md', 'prod/a/kustomization.yaml', 'prod/b/storage.k8s.yaml']);
     } finally {
       full.mockRestore();
     }

@@ -85,11 +85,15 @@ test('the arrows are the connections the NetworkPolicies allow, read from the po
   expect(network(objects).sort()).toEqual([
     `CronJob_mariadb_backup TCP 3306 StatefulSet_mariadb`,
     `CronJob_mariadb_backup UDP 53, TCP 53 ${dns}`,
+    'CronJob_wordpress_cron TCP 80 Deployment_wordpress',
+    `CronJob_wordpress_cron UDP 53, TCP 53 ${dns}`,
     `Deployment_wordpress TCP 3306 StatefulSet_mariadb`,
     `Deployment_wordpress UDP 53, TCP 53 ${dns}`,
     `StatefulSet_mariadb UDP 53, TCP 53 ${dns}`,
     `${ingress} TCP 80 Deployment_wordpress`,
   ].sort());
+  // The primary's Service picks pod mariadb-0 by the label the StatefulSet controller sets.
+  expect(arrows(siteReadme('prod', 'blog', objects))).toContain('Service_mariadb --> StatefulSet_mariadb');
   // Without the egress policy to MariaDB, its clients' ingress permission alone draws no arrow.
   const withoutEgress = objects.filter(o => o.metadata.name !== 'allow-to-mariadb');
   expect(network(withoutEgress).filter(a => a.includes('3306'))).toEqual([]);

@@ -79,14 +79,19 @@ export interface ResolvedMariaDbCredentials {
   readonly rootPasswordKey: string;
   /** Key of the application user's password in `secret`. */
   readonly passwordKey: string;
+  /** Key of the replication user's password in `secret`. */
   readonly replicationPasswordKey: string;
 }
 
 /** Replication settings with every default applied. */
 export interface ResolvedMariaDbReplication {
+  /** Pods of the StatefulSet: the primary and its replicas. */
   readonly replicas: number;
+  /** Ordinal of the pod that is the primary. */
   readonly primaryOrdinal: number;
+  /** The replication user. */
   readonly user: string;
+  /** Replication lag beyond which a replica reports not ready. */
   readonly maxLag: Duration;
 }
 

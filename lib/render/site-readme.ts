@@ -25,6 +25,8 @@ export function siteReadme(env: string, site: string, objects: readonly any[]): 
 }
 
 const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'CronJob', 'Job'];
+/** Label the StatefulSet controller puts on each of its pods: its own name. */
+const POD_NAME = 'statefulset.kubernetes.io/pod-name';
 /** Service annotation with which OpenShift's service CA writes a serving certificate into a Secret. */
 const SERVING_CERT = 'service.beta.openshift.io/serving-cert-secret-name';
 
@@ -71,9 +73,11 @@ function diagram(namespace: string, objects: readonly any[]): string[] {
       const me = node('Route', name, o.spec.host);
       for (const to of [o.spec.to, ...(o.spec.alternateBackends ?? [])].filter(t => t?.kind === 'Service')) edges.push(`  ${me} --> ${id('Service', to.name)}`);
     } else if (o.kind === 'Service') {
-      const me = node('Service', name, o.spec.type && o.spec.type !== 'ClusterIP' ? o.spec.type : undefined);
-      for (const w of objects.filter(x => WORKLOAD_KINDS.includes(x.kind) && o.spec.selector && selects(o.spec.selector, podTemplateOf(x)?.metadata?.labels))) {
-        edges.push(`  ${me} --> ${id(w.kind, w.metadata.name)}`);
+      const { [POD_NAME]: pod, ...selector } = o.spec.selector ?? {};
+      const me = node('Service', name, [o.spec.type && o.spec.type !== 'ClusterIP' ? o.spec.type : undefined, pod && `pod ${pod}`].filter(Boolean).join(', '));
+      for (const w of objects.filter(x => WORKLOAD_KINDS.includes(x.kind) && o.spec.selector && selects(selector, podTemplateOf(x)?.metadata?.labels))) {
+        // The StatefulSet controller labels each pod with its name: a Service may pick one of them.
+        if (pod === undefined || (w.kind === 'StatefulSet' && pod.startsWith(`${w.metadata.name}-`))) edges.push(`  ${me} --> ${id(w.kind, w.metadata.name)}`);
       }
     } else if (o.kind === 'PersistentVolumeClaim') {
       const me = node('PersistentVolumeClaim', name, o.spec.resources?.requests?.storage);

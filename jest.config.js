@@ -12,5 +12,7 @@ module.exports = {
   // Type checking is done once by `tsc --noEmit` in `npm test`; with isolatedModules in
   // tsconfig.json ts-jest only transpiles.
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
+  // As in tsconfig.json's paths: examples/ import the package by name, as a consumer would.
+  moduleNameMapper: { '^cdk8s-wordpress$': '<rootDir>/lib/index.ts' },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };

@@ -24,7 +24,7 @@ describe('cdk8s synth', () => {
     const ok = synth();
     expect([ok.status, ok.stderr]).toEqual([0, expect.any(String)]);
     const good = readTree(path.join(work.dir, 'dist'));
-    expect(Object.keys(good).sort()).toEqual(['test/blog/app.k8s.yaml', 'test/blog/storage.k8s.yaml']);
+    expect(Object.keys(good).sort()).toEqual(['test/blog/README.md', 'test/blog/app.k8s.yaml', 'test/blog/kustomization.yaml', 'test/blog/storage.k8s.yaml', 'test/kustomization.yaml']);
     // The CLI's folder holds one file per environment, with every manifest of it, in dist/ order.
     expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\n');
     expect(readTree(path.join(work.dir, '.cdk8s-out'))).toEqual({ 'test.k8s.yaml': `${good['test/blog/storage.k8s.yaml']}---\n${good['test/blog/app.k8s.yaml']}` });

@@ -147,7 +147,7 @@ describe('bad configs are rejected with file, path, value and fix, and dist/ sta
     fs.writeFileSync(path.join(good, 'prod.yaml'), stringify(BASE));
     expect(synthesize({ configDir: good, outDir, log: quiet })).toBe(0);
     before = readTree(outDir);
-    expect(Object.keys(before)).toEqual(['prod/blog/app.k8s.yaml', 'prod/blog/storage.k8s.yaml']);
+    expect(Object.keys(before).sort()).toEqual(['prod/blog/README.md', 'prod/blog/app.k8s.yaml', 'prod/blog/kustomization.yaml', 'prod/blog/storage.k8s.yaml', 'prod/kustomization.yaml']);
   });
   afterAll(() => work.cleanup());
 
@@ -252,7 +252,7 @@ describe('bad configs are rejected with file, path, value and fix, and dist/ sta
       const configDir = fs.mkdtempSync(path.join(work.dir, 'two-clusters-'));
       for (const env of ['dev', 'prod']) fs.writeFileSync(path.join(configDir, `${env}.yaml`), stringify({ sites: { blog: site('blog.example.com') } }));
       expect(synthesize({ configDir, outDir: out, log: quiet })).toBe(0);
-      expect(Object.keys(readTree(out)).sort()).toEqual(['dev/blog/app.k8s.yaml', 'dev/blog/storage.k8s.yaml', 'prod/blog/app.k8s.yaml', 'prod/blog/storage.k8s.yaml']);
+      expect(Object.keys(readTree(out)).filter(f => f.endsWith('.k8s.yaml')).sort()).toEqual(['dev/blog/app.k8s.yaml', 'dev/blog/storage.k8s.yaml', 'prod/blog/app.k8s.yaml', 'prod/blog/storage.k8s.yaml']);
     });
 
     test('one host may serve two sites on different paths', () => {
@@ -368,7 +368,7 @@ describe('publishing', () => {
       const code = synthesize({ configDir, outDir, log: { log() {}, warn() {}, error: (m: string) => errors.push(m) } });
       expect({ code, errors }).toEqual({ code: 1, errors: [`error: ENOSPC: no space left on device\n${outDir}/ was left unchanged.`] });
       // Site a had been written into the staging folder before b failed.
-      expect(full.mock.calls.map(([f]) => path.relative(dir, String(f)).split(path.sep).slice(1).join('/'))).toEqual(['prod/a/storage.k8s.yaml', 'prod/a/app.k8s.yaml', 'prod/b/storage.k8s.yaml']);
+      expect(full.mock.calls.map(([f]) => path.relative(dir, String(f)).split(path.sep).slice(1).join('/'))).toEqual(['prod/a/storage.k8s.yaml', 'prod/a/app.k8s.yaml', 'prod/a/README.md', 'prod/a/kustomization.yaml', 'prod/b/storage.k8s.yaml']);
     } finally {
       full.mockRestore();
     }

@@ -24,13 +24,36 @@ const TYPES = [
   'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressCronProps',
 ];
 
+const INDEX = path.join(REPO, 'lib', 'index.ts');
+const program = ts.createProgram([INDEX], { strict: true, skipLibCheck: true, noEmit: true });
+const checker = program.getTypeChecker();
+const apiExports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(INDEX)!)!);
+
 /** Every name lib/index.ts exports, types included, as the compiler sees the module. */
 function exportedNames(): string[] {
-  const index = path.join(REPO, 'lib', 'index.ts');
-  const program = ts.createProgram([index], { strict: true, skipLibCheck: true, noEmit: true });
-  const checker = program.getTypeChecker();
-  const module = checker.getSymbolAtLocation(program.getSourceFile(index)!)!;
-  return checker.getExportsOfModule(module).map(s => s.getName()).sort();
+  return apiExports.map(s => s.getName()).sort();
+}
+
+/**
+ * `Name` or `Name.member` of every export, and of each public member it declares itself (not those
+ * inherited from cdk8s or constructs), that has no doc comment for docs/api.md.
+ */
+function undocumented(): string[] {
+  const hasDoc = (s: ts.Symbol) => s.getDocumentationComment(checker).some(part => part.text.trim() !== '');
+  const isPublicMember = (m: ts.Symbol) => {
+    const decl = m.valueDeclaration ?? m.declarations?.[0];
+    if (!decl || m.flags & (ts.SymbolFlags.Constructor | ts.SymbolFlags.TypeParameter) || m.getName() === 'prototype') return false;
+    return !(ts.getCombinedModifierFlags(decl as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected));
+  };
+  const missing: string[] = [];
+  for (const exported of apiExports) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    const name = exported.getName();
+    if (!hasDoc(symbol)) missing.push(name);
+    const members = [...(symbol.members?.values() ?? []), ...(symbol.exports?.values() ?? [])].filter(isPublicMember);
+    for (const m of members) if (!hasDoc(m)) missing.push(`${name}.${m.getName()}`);
+  }
+  return missing.sort();
 }
 
 test('the run-time exports are exactly the constructs, enums and constants listed', () => {
@@ -45,4 +68,8 @@ test('the five constructs the library is for are classes of the index', () => {
   for (const name of ['WordPressApp', 'MariaDbStatefulSet', 'StorageClaims', 'IngressRule', 'AntiAffinity'] as const) {
     expect(typeof lib[name]).toBe('function');
   }
+});
+
+test('every export and each public member it declares has a doc comment', () => {
+  expect(undocumented()).toEqual([]);
 });

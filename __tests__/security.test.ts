@@ -847,8 +847,9 @@ describe('secret scan of the rendered manifests', () => {
   });
 
   test('the scan does find a Secret value planted in a rendered file', async () => {
-    const planted = `${files[0].content}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: planted\nstringData:\n  password: not-for-real\n`;
-    expect(await scanForSecrets([{ path: files[0].path, content: planted }])).toEqual([expect.stringContaining('Secret/planted')]);
+    const manifest = files.find(f => f.path.endsWith('.k8s.yaml'))!;
+    const planted = `${manifest.content}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: planted\nstringData:\n  password: not-for-real\n`;
+    expect(await scanForSecrets([{ path: manifest.path, content: planted }])).toEqual([expect.stringContaining('Secret/planted')]);
   });
 });
 

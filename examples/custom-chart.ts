@@ -1,11 +1,9 @@
-// Using the constructs from your own chart instead of the config files.
-// Compiled by `npm test` (tsc) and synthesized by __tests__/example.test.ts, so it stays true.
-import { App, Chart, Size } from 'cdk8s';
+import { Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  AntiAffinityMode, IngressRule, IngressTls, MariaDbStatefulSet, StorageClaims, WordPressApp,
-} from '../lib';
+  AntiAffinity, AntiAffinityMode, IngressRule, IngressTls, MariaDbStatefulSet, NodeAffinityOperator, StorageClaims, WordPressApp,
+} from 'cdk8s-wordpress';
 
 export class MyBlogChart extends Chart {
   constructor(scope: Construct, id: string) {
@@ -13,27 +11,19 @@ export class MyBlogChart extends Chart {
     const storage = new StorageClaims(this, 'Storage', { content: { size: Size.gibibytes(20) } });
     const db = new MariaDbStatefulSet(this, 'Db', {
       credentials: { secret: kplus.Secret.fromSecretName(this, 'DbSecret', 'mariadb-credentials') },
-      volumeSize: Size.gibibytes(10),
     });
     // Host, port, user and password Secret are read from the database object.
     const wp = new WordPressApp(this, 'Wp', {
       database: db,
       content: storage.content,
       keys: kplus.Secret.fromSecretName(this, 'Keys', 'wordpress-keys'),
-      replicas: 3,
-      placement: { mode: AntiAffinityMode.SOFT },
     });
-    new IngressRule(this, 'Ingress', {
-      backend: wp,
-      host: 'blog.example.com',
-      ingressClassName: 'nginx',
-      tls: IngressTls.certManager('letsencrypt-prod'),
+    new IngressRule(this, 'Ingress', { backend: wp, host: 'blog.example.com', tls: IngressTls.certManager('letsencrypt-prod') });
+    // One MariaDB replica, nothing to spread: only keep it on SSD nodes.
+    new AntiAffinity(this, 'DbOnSsd', {
+      target: db,
+      mode: AntiAffinityMode.NONE,
+      nodeAffinity: [{ key: 'disk', operator: NodeAffinityOperator.IN, values: ['ssd'], required: true }],
     });
   }
-}
-
-if (require.main === module) {
-  const app = new App();
-  new MyBlogChart(app, 'my-blog');
-  app.synth();
 }

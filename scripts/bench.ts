@@ -225,7 +225,8 @@ async function runSites(dir: string, n: number): Promise<TreeRun> {
   const run = await timedTree(process.execPath, [SYNTH_SCRIPT], dir);
   const env = fs.readdirSync(path.join(dir, '.cdk8s-out')).filter(f => f.endsWith('.yaml'));
   const files = countFiles(path.join(dir, 'dist'));
-  if (files !== 2 * n || env.join() !== 'bench.k8s.yaml') throw new Error(`${n} sites gave ${files} files in dist/ and ${env.join(', ')} in .cdk8s-out/`);
+  // Per site two manifests, a README.md and a kustomization.yaml; one kustomization.yaml for the environment.
+  if (files !== 4 * n + 1 || env.join() !== 'bench.k8s.yaml') throw new Error(`${n} sites gave ${files} files in dist/ and ${env.join(', ')} in .cdk8s-out/`);
   return run;
 }
 

@@ -30,8 +30,14 @@ import addFormats from 'ajv-formats';
 import { parseAllDocuments } from 'yaml';
 
 export const K8S_SCHEMA_VERSION = '1.27.0';
+/** The newest Kubernetes every object is also checked against, from the shared schemas beside the repository. */
+export const NEWEST_K8S_VERSION = '1.36.0';
 
-const DEFINITIONS_FILE = path.join(__dirname, '..', 'schemas', `k8s-v${K8S_SCHEMA_VERSION}-definitions.json`);
+function definitionsFile(version: string): string {
+  return version === K8S_SCHEMA_VERSION
+    ? path.join(__dirname, '..', 'schemas', `k8s-v${version}-definitions.json`)
+    : path.resolve(__dirname, '..', '..', '..', 'shared', 'k8s-schemas', `v${version}`, '_definitions.json');
+}
 const SCHEMA_ID = 'k8s-definitions.json';
 const QUANTITY_DEF = 'io.k8s.apimachinery.pkg.api.resource.Quantity';
 const INT_OR_STRING_DEF = 'io.k8s.apimachinery.pkg.util.intstr.IntOrString';
@@ -50,9 +56,11 @@ interface Compiled {
   readonly validators: Map<string, ValidateFunction>;
   /** "apiVersion kind" -> schema id of a served CRD version */
   readonly crds: Map<string, string>;
+  /** "apiVersion kind" -> the deprecation notice in its description */
+  readonly deprecated: Map<string, string>;
 }
 
-let compiled: Compiled | undefined;
+const compiled = new Map<string, Compiled>();
 
 function isObject(x: unknown): x is Schema {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -118,10 +126,11 @@ function apiVersionOf(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;
 }
 
-function compile(): Compiled {
-  if (compiled) return compiled;
+function compile(version = K8S_SCHEMA_VERSION): Compiled {
+  const cached = compiled.get(version);
+  if (cached) return cached;
 
-  const raw = JSON.parse(fs.readFileSync(DEFINITIONS_FILE, 'utf8')) as { definitions: Record<string, Schema> };
+  const raw = JSON.parse(fs.readFileSync(definitionsFile(version), 'utf8')) as { definitions: Record<string, Schema> };
   const definitions = mapValues(raw.definitions, normalise) as Record<string, Schema>;
 
   // The definitions ship Quantity as {type: string} upstream, or as a
@@ -134,6 +143,7 @@ function compile(): Compiled {
 
   const kinds = new Map<string, string>();
   const apiVersions = new Set<string>();
+  const deprecated = new Map<string, string>();
   for (const [name, def] of Object.entries(definitions)) {
     const gvks: unknown = def['x-kubernetes-group-version-kind'];
     if (!Array.isArray(gvks)) continue;
@@ -145,6 +155,8 @@ function compile(): Compiled {
       if (gvks.length === 1) apiVersions.add(apiVersion);
       const key = `${apiVersion} ${gvk.kind}`;
       if (!kinds.has(key)) kinds.set(key, name);
+      const notice = /Deprecated:[^\n]*/.exec(String(def.description ?? ''));
+      if (notice && gvks.length === 1) deprecated.set(key, notice[0].trim());
     }
   }
 
@@ -172,8 +184,9 @@ function compile(): Compiled {
     apiVersions.add(key.split(' ')[0]);
   }
 
-  compiled = { ajv, kinds, apiVersions, validators: new Map(), crds };
-  return compiled;
+  const c = { ajv, kinds, apiVersions, validators: new Map(), crds, deprecated };
+  compiled.set(version, c);
+  return c;
 }
 
 /** "apiVersion kind" -> normalised openAPIV3Schema, for every served version of every CRD file. */
@@ -281,17 +294,17 @@ function describeAll(errors: ErrorObject[]): string[] {
 }
 
 /**
- * Validates one Kubernetes object strictly against the 1.27 schema, or a custom
+ * Validates one Kubernetes object strictly against the 1.27 schema (or `version`), or a custom
  * resource against its CRD.
  * Returns human-readable errors, `<json path>: <problem>`; empty when valid.
  */
-export function validateManifest(obj: any): string[] {
+export function validateManifest(obj: any, version = K8S_SCHEMA_VERSION): string[] {
   if (!isObject(obj)) return [`/: must be an object (got ${typeOf(obj)})`];
   const { apiVersion, kind } = obj;
   if (typeof apiVersion !== 'string' || apiVersion === '') return ['/apiVersion: must be a non-empty string'];
   if (typeof kind !== 'string' || kind === '') return ['/kind: must be a non-empty string'];
 
-  const c = compile();
+  const c = compile(version);
   const crd = c.crds.get(`${apiVersion} ${kind}`);
   if (crd) {
     let validate = c.validators.get(crd);
@@ -306,7 +319,7 @@ export function validateManifest(obj: any): string[] {
     const why = c.apiVersions.has(apiVersion)
       ? `kind ${kind} does not exist in apiVersion ${apiVersion}`
       : `apiVersion ${apiVersion} does not exist`;
-    return [`/: unknown apiVersion/kind ${apiVersion}/${kind} in Kubernetes ${K8S_SCHEMA_VERSION} (${why})`];
+    return [`/: unknown apiVersion/kind ${apiVersion}/${kind} in Kubernetes ${version} (${why})`];
   }
 
   const validate = validatorFor(c, definition);
@@ -325,11 +338,26 @@ export function manifestLabel(obj: any): string {
  * Validates several objects; each error is prefixed with `Kind/name: `, e.g.
  * `Deployment/wordpress: /spec/replicas: must be integer (got string "two")`.
  */
-export function validateManifests(objs: any[]): string[] {
+export function validateManifests(objs: any[], version = K8S_SCHEMA_VERSION): string[] {
   const out: string[] = [];
   for (const obj of objs) {
     const label = manifestLabel(obj);
-    for (const error of validateManifest(obj)) out.push(`${label}: ${error}`);
+    for (const error of validateManifest(obj, version)) out.push(`${label}: ${error}`);
   }
   return out;
+}
+
+/**
+ * The objects whose API `version` of Kubernetes no longer serves (removed) or marks deprecated,
+ * as `Kind/name: apiVersion/kind removed in <version>` or `...: Deprecated: <notice>`.
+ */
+export function retiredApis(objs: any[], version: string): string[] {
+  const c = compile(version);
+  return objs.flatMap(obj => {
+    const key = `${obj.apiVersion} ${obj.kind}`;
+    if (c.crds.has(key)) return [];
+    if (!c.kinds.has(key)) return [`${manifestLabel(obj)}: ${obj.apiVersion}/${obj.kind} removed in Kubernetes ${version}`];
+    const notice = c.deprecated.get(key);
+    return notice ? [`${manifestLabel(obj)}: ${obj.apiVersion}/${obj.kind} in Kubernetes ${version}: ${notice}`] : [];
+  });
 }

@@ -20,7 +20,7 @@ import { ProbeSettings, ProbeTimings, ResourceSpec, withoutFixedIds } from '../k
 import { ISTIO_PROXY_RESOURCES, podSpecOf } from '../k8s/workload-pods';
 import { renderingEachObjectOnce } from '../k8s/render-once';
 import { resolvingDirectly } from '../k8s/resolve-directly';
-import { ClaimOptions, ClaimSource, KEEP_ANNOTATIONS, StorageClaims, clusterScoped } from '../constructs/storage-claims';
+import { ClaimOptions, ClaimSource, FOUNDATION_ANNOTATIONS, StorageClaims, clusterScoped } from '../constructs/storage-claims';
 import {
   TRACK_LABEL, Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_HTTPS_PORT, WhenUnsatisfiable, WordPressApp, WordPressAppProps,
 } from '../constructs/wordpress-app';
@@ -40,6 +40,7 @@ export const ISTIO_PROXY_SIZE: Readonly<Record<string, string>> = {
 /** Pod label with which Istio's injector leaves a pod without a sidecar. */
 export const ISTIO_INJECT_LABEL = 'sidecar.istio.io/inject';
 
+/** Props of `WordPressChart`: chart props other than the namespace, plus the site's settings. */
 export interface WordPressChartProps extends Omit<ChartProps, 'namespace' | 'disableResourceNameHashes'> {
   /**
    * The site's settings, as in a config file (already validated by the schema).
@@ -55,11 +56,15 @@ export interface WordPressChartProps extends Omit<ChartProps, 'namespace' | 'dis
 export class WordPressChart extends Chart {
   /** The Namespace everything lives in. */
   public readonly namespaceName: string;
+  /** The MariaDB StatefulSet. */
   public readonly database: MariaDbStatefulSet;
+  /** The WordPress Deployment. */
   public readonly wordpress: WordPressApp;
   /** The canary Deployment, when `wordpress.canary` is set. */
   public readonly canary?: WordPressApp;
+  /** The content claim (and any static volume behind it). */
   public readonly storage: StorageClaims;
+  /** How traffic gets in: the Ingress (or Service), the Gateway API HTTPRoute or the OpenShift Route. */
   public readonly exposure: IngressRule | GatewayRoute | OpenShiftRoute;
   /** The Istio traffic split, with `exposure.mesh: istio` and a canary. */
   public readonly istioCanary?: IstioCanary;
@@ -91,7 +96,7 @@ export class WordPressChart extends Chart {
           ...(this.mesh ? { 'istio-injection': 'enabled' } : {}),
         },
         // Deleting the namespace would delete every claim in it.
-        annotations: { ...KEEP_ANNOTATIONS },
+        annotations: { ...FOUNDATION_ANNOTATIONS },
       },
     });
     clusterScoped(ns);

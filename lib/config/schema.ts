@@ -334,7 +334,12 @@ export const EnvironmentSchema = Type.Object({
   }),
 }, { ...strict, description: 'One environment: all sites rendered into dist/<file name>/.' });
 
+/**
+ * One site's settings, as under `sites.<name>` of a config file. Each key is described in README's
+ * config reference and in config.schema.json.
+ */
 export type SiteConfig = Static<typeof SiteSchema>;
+/** One config file: `cluster`, `defaults` and `sites`, as described in README's config reference. */
 export type EnvironmentConfig = Static<typeof EnvironmentSchema>;
 export type WordPressConfig = NonNullable<SiteConfig['wordpress']>;
 export type DatabaseConfig = NonNullable<SiteConfig['database']>;

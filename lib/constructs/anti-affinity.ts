@@ -36,6 +36,7 @@ export enum NodeAffinityOperator {
 export interface NodeAffinityRule {
   /** Node label key, e.g. `node.kubernetes.io/instance-type`. */
   readonly key: string;
+  /** How the label is matched against `values`. */
   readonly operator: NodeAffinityOperator;
   /**
    * Values for `In`/`NotIn` (required there, forbidden with `Exists`/`DoesNotExist`).
@@ -78,6 +79,7 @@ export interface AntiAffinityOptions {
   readonly nodeAffinity?: NodeAffinityRule[];
 }
 
+/** Props of `AntiAffinity`: the placement options and the workload they apply to. */
 export interface AntiAffinityProps extends AntiAffinityOptions {
   /** The workload whose pods are placed. */
   readonly target: IAffinityTarget;

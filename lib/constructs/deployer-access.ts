@@ -20,6 +20,7 @@ export const READ_ONLY_KINDS: ReadonlySet<string> = new Set([
   'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'Role', 'RoleBinding', 'PersistentVolumeClaim',
 ]);
 
+/** Props of `DeployerAccess`. */
 export interface DeployerAccessProps {
   /**
    * Name of the ServiceAccount, the Role and the RoleBinding.

@@ -19,6 +19,7 @@ export interface GatewayRef {
   readonly sectionName?: string;
 }
 
+/** Props of `GatewayRoute`. */
 export interface GatewayRouteProps {
   /** The Service to route to. */
   readonly backend: IHttpBackend;

@@ -108,7 +108,9 @@ export class IngressTls {
   }
 
   private constructor(
+    /** The TLS Secret the Ingress names; with cert-manager and none given, `<ingress name>-tls`. */
     public readonly secretName?: string,
+    /** The cert-manager issuer (name and kind) that writes the Secret, if any. */
     public readonly issuer?: { readonly issuer: string; readonly kind: IssuerKind },
   ) {}
 }
@@ -121,6 +123,7 @@ export enum IssuerKind {
   CLUSTER_ISSUER = 'ClusterIssuer',
 }
 
+/** Props of `IngressRule`. */
 export interface IngressRuleProps {
   /** The Service to route to. */
   readonly backend: IHttpBackend;

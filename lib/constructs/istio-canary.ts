@@ -5,6 +5,7 @@ import { VirtualService } from '../../imports/virtualservices-networking.istio.i
 import { objectLabels } from '../k8s/labels';
 import { IHttpBackend, checkCanaryWeight, upgradePath } from './ingress-rule';
 
+/** Props of `IstioCanary`. */
 export interface IstioCanaryProps {
   /**
    * The Service in front of both tracks: its selector must select the pods of both (their routing

@@ -9,10 +9,10 @@ import { ResourceSpec } from '../k8s/pod-spec';
 import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { StorageClaim } from './storage-claims';
 
-/** Which dumps to keep. A dump is deleted only when no rule keeps it. */
 /** Name of the claim the dumps are written to, in a `WordPressChart`. */
 export const BACKUP_CLAIM = 'mariadb-backups';
 
+/** Which dumps to keep. A dump is deleted only when no rule keeps it. */
 export interface BackupRetention {
   /**
    * Keep the newest `count` dumps, however old they are.
@@ -26,6 +26,7 @@ export interface BackupRetention {
   readonly days?: number;
 }
 
+/** Props of `MariaDbBackup`. */
 export interface MariaDbBackupProps {
   /** The database to dump, with the client tools of its image. */
   readonly database: MariaDbStatefulSet;

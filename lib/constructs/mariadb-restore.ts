@@ -6,6 +6,7 @@ import { MariaDbStatefulSet } from './mariadb-statefulset';
 import { ResourceSpec } from '../k8s/pod-spec';
 import { StorageClaim } from './storage-claims';
 
+/** Props of `MariaDbRestore`. */
 export interface MariaDbRestoreProps {
   /** The database to load the dump into. */
   readonly database: MariaDbStatefulSet;

@@ -73,20 +73,29 @@ export interface DatabaseClient {
 
 /** Credentials with every default applied. */
 export interface ResolvedMariaDbCredentials {
+  /** The existing Secret holding both passwords. */
   readonly secret: kplus.ISecret;
+  /** Key of the root password in `secret`. */
   readonly rootPasswordKey: string;
+  /** Key of the application user's password in `secret`. */
   readonly passwordKey: string;
+  /** Key of the replication user's password in `secret`. */
   readonly replicationPasswordKey: string;
 }
 
 /** Replication settings with every default applied. */
 export interface ResolvedMariaDbReplication {
+  /** Pods of the StatefulSet: the primary and its replicas. */
   readonly replicas: number;
+  /** Ordinal of the pod that is the primary. */
   readonly primaryOrdinal: number;
+  /** The replication user. */
   readonly user: string;
+  /** Replication lag beyond which a replica reports not ready. */
   readonly maxLag: Duration;
 }
 
+/** Props of `MariaDbStatefulSet`. */
 export interface MariaDbStatefulSetProps {
   /** Secret references for the root and application passwords. */
   readonly credentials: MariaDbCredentials;

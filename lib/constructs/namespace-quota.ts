@@ -23,6 +23,7 @@ export interface PeakUsage {
   readonly largestContainer: ResourceAmounts;
 }
 
+/** Props of `NamespaceQuota`. */
 export interface NamespaceQuotaProps {
   /**
    * Room on top of what the chart's pods need at their peak, in percent (a whole number, 0 to 1000):

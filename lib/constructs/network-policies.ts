@@ -101,6 +101,7 @@ export const ISTIOD_XDS_PORT = 15012;
  */
 export const NON_PUBLIC_IPV4 = ['10.0.0.0/8', '100.64.0.0/10', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'] as const;
 
+/** Props of `SiteNetworkPolicies`. */
 export interface SiteNetworkPoliciesProps {
   /** The database; its clients may reach it, nothing else may. */
   readonly database: IClientTrackingServer;

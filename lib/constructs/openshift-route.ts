@@ -5,6 +5,7 @@ import {
 import { objectLabels } from '../k8s/labels';
 import { CanaryBackend, IHttpBackend, TlsMode, checkCanaryWeight, upgradePath } from './ingress-rule';
 
+/** Props of `OpenShiftRoute`. */
 export interface OpenShiftRouteProps {
   /** The Service to route to. */
   readonly backend: IHttpBackend;

@@ -15,6 +15,18 @@ export const KEEP_ANNOTATIONS: Readonly<Record<string, string>> = {
   'kustomize.toolkit.fluxcd.io/prune': 'disabled',
 };
 
+/**
+ * Annotations of what must exist before a claim or a pod can use it (Namespace, static
+ * PersistentVolume): Argo CD applies them in an earlier sync wave and waits until they are healthy.
+ * Claims stay in the workloads' wave (0), where Argo CD still creates them before the workloads: a
+ * claim on a WaitForFirstConsumer StorageClass stays Pending until a pod uses it, so a wave of its
+ * own would wait for it forever.
+ */
+export const FOUNDATION_ANNOTATIONS: Readonly<Record<string, string>> = {
+  ...KEEP_ANNOTATIONS,
+  'argocd.argoproj.io/sync-wave': '-1',
+};
+
 /** Cluster-scoped objects (Namespace, PersistentVolume) must not carry the chart's namespace. */
 export function clusterScoped(obj: ApiObject): void {
   obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
@@ -54,12 +66,16 @@ export class ClaimSource {
   }
 
   private constructor(
+    /** Which of the three sources this is. */
     public readonly kind: 'dynamic' | 'existing' | 'nfs',
+    /** The adopted claim, for `existing`. */
     public readonly existingClaimName?: string,
+    /** The NFS export, for `nfs`. */
     public readonly nfs?: NfsVolumeOptions,
   ) {}
 }
 
+/** One claim: its size, class, access modes and source. */
 export interface ClaimOptions {
   /**
    * Requested capacity (and the capacity of a static PersistentVolume).
@@ -93,6 +109,7 @@ export interface StorageClaim {
   readonly claim: kplus.IPersistentVolumeClaim;
 }
 
+/** Props of `StorageClaims`. */
 export interface StorageClaimsProps {
   /**
    * Site name for the `app.kubernetes.io/instance` label.
@@ -173,7 +190,7 @@ export class StorageClaims extends Construct {
         volumeName = nfs.volumeName ?? staticVolumeName(this.namespace, claimName);
         storageClassName = storageClassName ?? '';
         const pv = new k8s.KubePersistentVolume(this, `${claimName}-volume`, {
-          metadata: { name: volumeName, labels, annotations: { ...KEEP_ANNOTATIONS } },
+          metadata: { name: volumeName, labels, annotations: { ...FOUNDATION_ANNOTATIONS } },
           spec: {
             capacity: { storage: size },
             accessModes,

@@ -108,6 +108,7 @@ export interface WordPressAutoscaling {
   readonly targetCpuUtilizationPercent?: number;
 }
 
+/** Props of `WordPressApp`. */
 export interface WordPressAppProps {
   /** The database to connect to. */
   readonly database: IDatabaseConnection;

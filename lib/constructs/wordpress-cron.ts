@@ -9,6 +9,7 @@ import {
 import { cronProblem } from '../k8s/schedule';
 import { WORDPRESS_UID, WordPressApp } from './wordpress-app';
 
+/** Props of `WordPressCron`. */
 export interface WordPressCronProps {
   /** The WordPress whose `wp-cron.php` is called; its page-view pseudo-cron is switched off. */
   readonly wordpress: WordPressApp;

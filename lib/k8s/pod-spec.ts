@@ -19,11 +19,11 @@ export interface ResourceSpec {
 
 /** Timings of one probe. Unset fields keep the workload's documented default. */
 export interface ProbeTimings {
-  /** @default the workload's default */
+  /** Delay before the first check. @default the workload's default */
   readonly initialDelay?: Duration;
-  /** @default the workload's default */
+  /** Time between checks. @default the workload's default */
   readonly period?: Duration;
-  /** @default the workload's default */
+  /** Time one check may take before it counts as failed. @default the workload's default */
   readonly timeout?: Duration;
   /** Consecutive failures before the probe gives up. @default the workload's default */
   readonly failureThreshold?: number;
@@ -31,11 +31,11 @@ export interface ProbeTimings {
 
 /** Startup, liveness and readiness timings of a workload. */
 export interface ProbeSettings {
-  /** @default the workload's default startup timings */
+  /** Startup probe: until it passes, the other probes wait. @default the workload's default startup timings */
   readonly startup?: ProbeTimings;
-  /** @default the workload's default liveness timings */
+  /** Liveness probe: failing restarts the container. @default the workload's default liveness timings */
   readonly liveness?: ProbeTimings;
-  /** @default the workload's default readiness timings */
+  /** Readiness probe: failing takes the pod out of its Services. @default the workload's default readiness timings */
   readonly readiness?: ProbeTimings;
 }
 

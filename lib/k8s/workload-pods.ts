@@ -30,26 +30,31 @@ export interface WorkloadPods {
   readonly count: number;
 }
 
-// Where each kind that runs pods keeps its pod spec.
-const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ['spec'],
-  Deployment: ['spec', 'template', 'spec'],
-  StatefulSet: ['spec', 'template', 'spec'],
-  DaemonSet: ['spec', 'template', 'spec'],
-  ReplicaSet: ['spec', 'template', 'spec'],
-  Job: ['spec', 'template', 'spec'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+// Where each kind that runs pods keeps its pod template (a Pod is its own).
+const POD_TEMPLATE_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: [],
+  Deployment: ['spec', 'template'],
+  StatefulSet: ['spec', 'template'],
+  DaemonSet: ['spec', 'template'],
+  ReplicaSet: ['spec', 'template'],
+  Job: ['spec', 'template'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
 };
 
 /** Whether objects of this kind run pods (known before rendering, so callers can skip the rest). */
 export function runsPods(kind: string): boolean {
-  return kind in POD_SPEC_PATHS;
+  return kind in POD_TEMPLATE_PATHS;
+}
+
+/** The pod template (labels and spec) of a rendered manifest, or undefined for kinds without pods. */
+export function podTemplateOf(manifest: any): { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpecManifest } | undefined {
+  const path = POD_TEMPLATE_PATHS[manifest.kind];
+  return path ? path.reduce((o, k) => o?.[k], manifest) : undefined;
 }
 
 /** The pod spec of a rendered manifest, or undefined for kinds without pods. */
 export function podSpecOf(manifest: any): PodSpecManifest | undefined {
-  const path = POD_SPEC_PATHS[manifest.kind];
-  return path ? path.reduce((o, k) => o?.[k], manifest) : undefined;
+  return podTemplateOf(manifest)?.spec;
 }
 
 /**
@@ -100,9 +105,7 @@ function surge(strategy: any, replicas: number): number {
 
 /** Pod template annotations of a rendered workload manifest. */
 function podAnnotationsOf(manifest: any): Record<string, string> {
-  const path = POD_SPEC_PATHS[manifest.kind];
-  const metadata = path.slice(0, -1).reduce((o, k) => o?.[k], manifest)?.metadata;
-  return metadata?.annotations ?? {};
+  return podTemplateOf(manifest)?.metadata?.annotations ?? {};
 }
 
 /**

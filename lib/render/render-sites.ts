@@ -3,6 +3,7 @@ import { MessageChannel, MessagePort, Worker, isMainThread, receiveMessageOnPort
 import { App } from 'cdk8s';
 import { SiteConfig } from '../config/schema';
 import { WordPressChart } from '../chart/wordpress-chart';
+import { siteReadme } from './site-readme';
 import { emitYaml } from './yaml-emitter';
 
 /** Kinds that hold or protect data: rendered into `storage.k8s.yaml`, apart from the workloads. */
@@ -31,7 +32,7 @@ const MIN_SITES_FOR_WORKER = 200;
 export type SiteSink = (job: SiteJob, files: ReadonlyArray<readonly [string, string]>) => void;
 
 /**
- * Renders every site's `storage.k8s.yaml` and `app.k8s.yaml` and hands them to `sink` in the order
+ * Renders every site's `storage.k8s.yaml`, `app.k8s.yaml` and README.md (its diagram) and hands them to `sink` in the order
  * of `jobs`, one site at a time, so that nothing but the sites in flight is held in memory.
  *
  * An environment that fails throws once its last site is done (see `EnvironmentOutcome`), after
@@ -77,6 +78,7 @@ function renderSite(job: SiteJob): SiteOutcome {
       files: [
         [`${dir}/storage.k8s.yaml`, emitYaml(...objects.filter(o => STORAGE_KINDS.has(o.kind)))],
         [`${dir}/app.k8s.yaml`, emitYaml(...objects.filter(o => !STORAGE_KINDS.has(o.kind)))],
+        [`${dir}/README.md`, siteReadme(job.envName, job.name, objects)],
       ],
     };
   } catch (error) {

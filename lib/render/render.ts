@@ -1,5 +1,6 @@
 import { App } from 'cdk8s';
 import { Environment } from '../config/load';
+import { environmentKustomization, siteKustomization } from './kustomization';
 import { RenderedFiles, SiteSink, renderSites } from './render-sites';
 import { WordPressChart } from '../chart/wordpress-chart';
 
@@ -31,13 +32,19 @@ export interface RenderOptions {
 
 /**
  * Every site of every environment as manifests, handed to `sink` site by site in order:
- * `<env>/<site>/storage.k8s.yaml` (namespace, claims, volumes) and `<env>/<site>/app.k8s.yaml`.
+ * `<env>/<site>/storage.k8s.yaml` (namespace, claims, volumes), `<env>/<site>/app.k8s.yaml`, its
+ * README.md and `kustomization.yaml`; the last site of an environment also brings `<env>/kustomization.yaml`.
  * Construct validation runs over every site of an environment before any of its errors is thrown;
  * the first environment with an error throws it once its sites are done (see `renderSites`).
  */
 export function streamEnvironments(envs: Environment[], options: RenderOptions, sink: SiteSink) {
   const jobs = envs.flatMap((env, i) => Object.entries(env.sites).map(([name, site]) => ({ env: i, envName: env.name, name, site })));
-  renderSites(jobs, options.parallel ?? false, sink);
+  const last = new Set(jobs.filter((job, i) => jobs[i + 1]?.env !== job.env));
+  renderSites(jobs, options.parallel ?? false, (job, files) => {
+    const more: Array<readonly [string, string]> = [siteKustomization(job.envName, job.name, files)];
+    if (last.has(job)) more.push(environmentKustomization(job.envName, Object.keys(envs[job.env].sites)));
+    sink(job, [...files, ...more]);
+  });
 }
 
 /** Every site of every environment as manifests (see `streamEnvironments`), in memory. */

@@ -11,6 +11,8 @@ if (isMainThread) {
     configDir: 'config',
     outDir: 'dist',
     cliOutDir: process.env.CDK8S_OUTDIR,
+    // Set by scripts/synth.js (`npm run synth`), which prints it after the CLI's own lines.
+    summaryFile: process.env.CDK8S_WORDPRESS_SUMMARY,
     parallel: true,
   });
 }

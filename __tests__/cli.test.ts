@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { REPO, readTree, tempDir } from './support/fixtures';
 
@@ -54,10 +55,28 @@ describe('cdk8s synth', () => {
     ].join('\n'));
   }, 60_000);
 
-  test('the wrapper passes a successful run through unchanged, exit code included', () => {
+  test('the wrapper passes a successful run through, then prints what changed in dist/', () => {
+    const wrapper = () => spawnSync(process.execPath, [path.join(REPO, 'scripts', 'synth.js')], { cwd: work.dir, encoding: 'utf8' });
     writeConfig('sites:\n  blog:\n    exposure: { host: blog.example.com }\n');
-    const ok = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'synth.js')], { cwd: work.dir, encoding: 'utf8' });
-    expect([ok.status, ok.stderr]).toEqual([0, '']);
-    expect(ok.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\n');
+    const same = wrapper();
+    expect([same.status, same.stderr]).toEqual([0, '']);
+    // dist/ already holds this site (the first test rendered it): nothing changed.
+    expect(same.stdout).toBe('Synthesizing application\n  - .cdk8s-out/test.k8s.yaml\nChanges in dist/ against what was there:\n  1 site(s) unchanged\n');
+
+    writeConfig('sites:\n  blog:\n    exposure: { host: www.example.com }\n    wordpress: { content: { size: 20Gi } }\n');
+    const changed = wrapper();
+    expect([changed.status, changed.stderr]).toEqual([0, '']);
+    expect(changed.stdout).toBe([
+      'Synthesizing application',
+      '  - .cdk8s-out/test.k8s.yaml',
+      'Changes in dist/ against what was there:',
+      '  test/blog: 0 added, 2 changed, 0 removed',
+      '    ~ Ingress/blog/wordpress',
+      '    ~ PersistentVolumeClaim/blog/wordpress-content  DANGER: its spec changed; most fields of a PersistentVolumeClaim are immutable, and replacing it loses or orphans the data',
+      '  0 site(s) unchanged; 1 dangerous change(s): review them before applying',
+      '',
+    ].join('\n'));
+    // No summary file is left behind in the temp dir.
+    expect(fs.existsSync(path.join(os.tmpdir(), `cdk8s-wordpress-changes-${changed.pid}.txt`))).toBe(false);
   }, 60_000);
 });

@@ -26,8 +26,11 @@ const describeIf = reasons.length ? describe.skip : describe;
 const SITE_DIR = path.join(REPO, 'dist', 'prod', 'blog');
 const loadYaml = (file: string): any[] => parseAllDocuments(fs.readFileSync(file, 'utf8')).map(d => d.toJS()).filter(Boolean);
 const siteObjects = () => fs.readdirSync(SITE_DIR).filter(f => f.endsWith('.k8s.yaml')).sort().flatMap(f => loadYaml(path.join(SITE_DIR, f)));
-const distFiles = () => fs.readdirSync(path.join(REPO, 'dist')).flatMap(env => fs.readdirSync(path.join(REPO, 'dist', env))
-  .flatMap(site => fs.readdirSync(path.join(REPO, 'dist', env, site)).map(f => path.join(REPO, 'dist', env, site, f))));
+/** Every manifest file of dist/<env>/<site>/ (kustomization.yaml and README.md are not manifests). */
+const distFiles = () => {
+  const dirs = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isDirectory()).map(e => path.join(dir, e.name));
+  return dirs(path.join(REPO, 'dist')).flatMap(dirs).flatMap(site => fs.readdirSync(site).filter(f => f.endsWith('.k8s.yaml')).map(f => path.join(site, f)));
+};
 const only = (objects: any[], kind: string) => {
   const found = objects.filter(o => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);

@@ -1,5 +1,7 @@
 import * as path from 'path';
 import { formatIssue, loadConfigDir } from '../config/load';
+import * as fs from 'fs';
+import { ChangeSummary } from './change-summary';
 import { CliScratch } from './cli-scratch';
 import { RenderOptions, streamEnvironments } from './render';
 import { StagedTree } from './staged-tree';
@@ -15,6 +17,12 @@ export interface SynthesizeOptions extends RenderOptions {
    * @default none
    */
   readonly cliOutDir?: string;
+  /**
+   * Write what changed in `outDir` against its previous contents here (see `ChangeSummary`); the
+   * cdk8s CLI keeps the app's output to itself, so `npm run synth` prints this file afterwards.
+   * @default no summary
+   */
+  readonly summaryFile?: string;
   /** Where messages go. @default console */
   readonly log?: Pick<Console, 'error' | 'warn' | 'log'>;
 }
@@ -36,11 +44,14 @@ export function synthesize(opts: SynthesizeOptions): number {
   // swapped in once every environment rendered.
   const staged = new StagedTree(opts.outDir);
   const scratch = opts.cliOutDir && path.resolve(opts.cliOutDir) !== path.resolve(opts.outDir) ? new CliScratch(opts.cliOutDir) : undefined;
+  const summary = opts.summaryFile ? new ChangeSummary(opts.outDir) : undefined;
   try {
     streamEnvironments(result.environments, opts, (job, files) => {
+      summary?.addSite(`${job.envName}/${job.name}`, files);
       staged.write(files);
       scratch?.add(job.envName, files);
     });
+    summary?.addRemovedSites();
     scratch?.close();
     staged.commit();
   } catch (e) {
@@ -50,6 +61,7 @@ export function synthesize(opts: SynthesizeOptions): number {
     return 1;
   }
   const sites = result.environments.reduce((n, e) => n + Object.keys(e.sites).length, 0);
+  if (summary) fs.writeFileSync(opts.summaryFile!, summary.text(opts.outDir));
   log.log(`Rendered ${sites} site(s) in ${result.environments.length} environment(s) into ${opts.outDir}/ (${staged.files} files).`);
   return 0;
 }

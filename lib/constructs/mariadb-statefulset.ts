@@ -489,8 +489,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
    * any) so that it can read the my.cnf the init container wrote with mode 0600.
    */
   private exporterContainer(metrics: Required<MariaDbMetrics>): k8s.Container {
-    const timings = { ...READINESS, failureThreshold: 3 };
-    const http: Pick<k8s.Probe, 'httpGet'> = { httpGet: { path: '/', port: k8s.IntOrString.fromString('metrics') } };
+    const port = k8s.IntOrString.fromString('metrics');
     return {
       name: 'mysqld-exporter',
       image: metrics.image,
@@ -499,9 +498,11 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       ports: [{ name: 'metrics', containerPort: MYSQLD_EXPORTER_PORT, protocol: 'TCP' }],
       resources: resourceRequirements(EXPORTER_RESOURCES),
       securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
-      // The exporter answers while the server is down (mysql_up 0): probing it never restarts MariaDB.
-      livenessProbe: probe(http, timings),
-      readinessProbe: probe(http, timings),
+      // Only the exporter itself is probed, never through to the server: it answers with mysql_up 0
+      // while MariaDB is down, which is what the MariaDbDown alert needs.
+      startupProbe: probe({ tcpSocket: { port } }, STARTUP),
+      livenessProbe: probe({ tcpSocket: { port } }, LIVENESS),
+      readinessProbe: probe({ httpGet: { path: '/', port } }, READINESS),
       volumeMounts: [{ name: 'exporter-config', mountPath: EXPORTER_CONFIG_DIR, readOnly: true }],
     };
   }

@@ -322,7 +322,7 @@ const Metrics = Type.Object({
       + 'Needs the monitoring user (README "Metrics"). Default: false.',
   })),
   user: Type.Optional(Type.String({
-    pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Monitoring user the exporter logs in as (PROCESS, REPLICATION CLIENT, SELECT only). Default: monitoring.',
+    pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Monitoring user the exporter logs in as (PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT only). Default: monitoring.',
     'x-hint': 'use letters, digits and "_" only, at most 80 characters',
   })),
   exporterImage: Type.Optional(Image('mysqld-exporter image (official prom/mysqld-exporter). Default: prom/mysqld-exporter:v0.15.1.')),

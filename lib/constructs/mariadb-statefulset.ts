@@ -59,7 +59,7 @@ export interface MariaDbMetrics {
    */
   readonly image?: string;
   /**
-   * Monitoring user, with PROCESS, REPLICATION CLIENT and SELECT only (README "Metrics": the
+   * Monitoring user, with PROCESS, REPLICATION CLIENT, SLAVE MONITOR and SELECT only (README "Metrics": the
    * operator creates it; this library never sets passwords).
    * @default 'monitoring'
    */

@@ -201,8 +201,9 @@ export interface MariaDbStatefulSetProps {
 /**
  * Init container `exporter-config`: mysqld-exporter reads its password only from a my.cnf
  * (`--config.my-cnf`), so the password file of the Secret is turned into one in a memory-backed
- * emptyDir that only the pod sees. go-ini, the exporter's parser, keeps a double-quoted value
- * as it is but knows no escapes: a password with a quote, a backslash or a line break is refused.
+ * emptyDir that only the pod sees. The value is double-quoted (so `#` and `;` stay in it) and
+ * neither go-ini, the exporter's parser, nor MySQL's take escapes the same way: a password with a
+ * quote, a backslash or a line break is refused.
  *
  * Environment: `MONITORING_USER`, `MONITORING_PASSWORD_FILE`, `MYSQL_TCP_PORT`, `EXPORTER_CNF`.
  */

@@ -1,4 +1,4 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrules-monitoring.coreos.com';
 import { ServiceMonitor } from '../../imports/servicemonitors-monitoring.coreos.com';
@@ -41,10 +41,10 @@ export interface SiteMonitoringProps {
  * kube-prometheus-stack installation scrapes already.
  */
 export class SiteMonitoring extends Construct {
-  /** The ServiceMonitor of the database's `<name>-metrics` Service. */
-  public readonly serviceMonitor: ServiceMonitor;
-  /** The alerting rules. */
-  public readonly rule: PrometheusRule;
+  /** The ServiceMonitor of the database's `<name>-metrics` Service (a `ServiceMonitor` of imports/). */
+  public readonly serviceMonitor: ApiObject;
+  /** The alerting rules (a `PrometheusRule` of imports/). */
+  public readonly rule: ApiObject;
 
   constructor(scope: Construct, id: string, props: SiteMonitoringProps) {
     super(scope, id);

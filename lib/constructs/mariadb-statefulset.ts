@@ -117,6 +117,7 @@ export interface ResolvedMariaDbCredentials {
   readonly passwordKey: string;
   /** Key of the replication user's password in `secret`. */
   readonly replicationPasswordKey: string;
+  /** Key of the monitoring user's password in `secret`. */
   readonly monitoringPasswordKey: string;
 }
 

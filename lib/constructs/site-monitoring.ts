@@ -11,6 +11,7 @@ export const VOLUME_FULL_RATIO = 0.85;
 /** A backup older than this (one daily run missed, plus slack for a slow dump) fires `BackupTooOld`. */
 export const BACKUP_MAX_AGE_HOURS = 26;
 
+/** Props of `SiteMonitoring`. */
 export interface SiteMonitoringProps {
   /** The database; it must have been built with `metrics` (its exporter and `<name>-metrics` Service). */
   readonly database: MariaDbStatefulSet;

@@ -65,6 +65,12 @@ const BAD: Array<[string, Patch | string, string, RegExp]> = [
   ['relative NFS path', c => { c.sites.blog.wordpress.content.nfs = { server: 's', path: 'exports' }; }, 'sites.blog.wordpress.content.nfs.path', /got "exports".*absolute path/],
   ['no sites', c => { c.sites = {}; }, 'sites', /must NOT have fewer than 1 properties/],
   ['weight above 100', c => { c.sites.blog.wordpress.placement = { weight: 101 }; }, 'sites.blog.wordpress.placement.weight', /must be <= 100 \(got 101\)/],
+  ['exporter image without tag', c => { c.sites.blog.metrics = { enabled: true, exporterImage: 'prom/mysqld-exporter' }; }, 'sites.blog.metrics.exporterImage', /"prom\/mysqld-exporter" has no tag; pin a version/],
+  ['exporter image latest', c => { c.sites.blog.metrics = { enabled: true, exporterImage: 'prom/mysqld-exporter:latest' }; }, 'sites.blog.metrics.exporterImage', /uses "latest"; pin a version/],
+  ['metrics without the monitoring Secret key', c => { c.sites.blog.metrics = { enabled: true }; c.sites.blog.database.secret = { name: 'db', monitoringPasswordKey: '' }; }, 'sites.blog.database.secret.monitoringPasswordKey', /got ""\).*use a Secret key made of letters/],
+  ['metrics settings with metrics off', c => { c.sites.blog.metrics = { user: 'prom' }; }, 'sites.blog.metrics.user', /metrics.enabled is not true, so no exporter is rendered; set enabled: true or remove it/],
+  ['Prometheus selector without metrics', c => { c.sites.blog.security = { prometheus: { namespaceSelector: { 'kubernetes.io/metadata.name': 'mon' } } }; }, 'sites.blog.security.prometheus', /only applies with metrics.enabled: true/],
+  ['monitoring user with a dash', c => { c.sites.blog.metrics = { enabled: true, user: 'prom-user' }; }, 'sites.blog.metrics.user', /got "prom-user".*letters, digits and "_"/],
   ['multi-line my.cnf value', c => { c.sites.blog.database.config = { max_connections: '1\n[client]' }; }, 'sites.blog.database.config.max_connections', /one-line string value/],
   ['my.cnf option in capitals', c => { c.sites.blog.database.config = { MaxConnections: '5' }; }, 'sites.blog.database.config.MaxConnections', /name "MaxConnections" is invalid; use lowercase option names/],
   // Front doors, TLS modes and canaries: combinations that cannot work.

@@ -8,12 +8,14 @@ import { CRD_DIR } from './support/k8s-schema';
 
 const committed = () => Object.fromEntries(Object.entries(readTree(path.join(REPO, 'imports'))).filter(([f]) => f.endsWith('.ts')));
 
-test('cdk8s.yaml imports the four CRDs the exposure constructs use, from the shared crds/ folder', () => {
+test('cdk8s.yaml imports the CRDs the exposure and monitoring constructs use, from the shared crds/ folder', () => {
   expect(importSpecs()).toEqual([
     '../shared/crds/route.openshift.io_routes.yaml',
     'httproutes:=../shared/crds/gateway.networking.k8s.io_httproutes.yaml',
     'virtualservices:=../shared/crds/networking.istio.io_virtualservices.yaml',
     'destinationrules:=../shared/crds/networking.istio.io_destinationrules.yaml',
+    'servicemonitors:=../shared/crds/monitoring.coreos.com_servicemonitors.yaml',
+    'prometheusrules:=../shared/crds/monitoring.coreos.com_prometheusrules.yaml',
   ]);
   for (const spec of importSpecs()) expect(fs.existsSync(path.resolve(REPO, spec.split(':=').pop()!))).toBe(true);
   expect(path.resolve(REPO, '../shared/crds')).toBe(CRD_DIR);

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { validateManifest, validateManifests } from './support/k8s-schema';
+import { jsPattern, validateManifest, validateManifests } from './support/k8s-schema';
 
 const labels = { 'app.kubernetes.io/name': 'wordpress' };
 
@@ -257,4 +257,23 @@ test('validating 200 objects after the first compile is fast', () => {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   // Typically a few ms; the bound only catches accidental recompilation.
   expect(ms).toBeLessThan(1000);
+});
+
+describe('CRD patterns written for Go RE2', () => {
+  const rule = (strategy: string) => ({
+    apiVersion: 'monitoring.coreos.com/v1', kind: 'PrometheusRule', metadata: { name: 'r' },
+    spec: { groups: [{ name: 'g', partial_response_strategy: strategy, rules: [{ alert: 'A', expr: 'up == 0' }] }] },
+  });
+
+  test('(?i) is honoured: PrometheusRule\'s ^(?i)(abort|warn)?$ takes any case and nothing else', () => {
+    for (const ok of ['warn', 'WARN', 'Abort', '']) expect([ok, validateManifest(rule(ok))]).toEqual([ok, []]);
+    for (const bad of ['ignore', 'warnx']) expect(validateManifest(rule(bad)).join('\n')).toMatch(/partial_response_strategy/);
+  });
+
+  test('a (?i) pattern it cannot translate is refused, not misread', () => {
+    expect(jsPattern('^[a-z]+$')).toBe('^[a-z]+$');
+    expect(jsPattern('^(?i)ab$')).toBe('^[aA][bB]$');
+    expect(() => jsPattern('^(?i)[a-z]$')).toThrow(/not translated/);
+    expect(() => jsPattern('^(?i)\\d$')).toThrow(/not translated/);
+  });
 });

@@ -82,4 +82,17 @@ withReference('the image catalogue reads the reference Dockerfiles', () => {
     expect(() => resolvePod(pod({ sysctls: [{ name: 'kernel.shm_rmid_forced', value: '1' }] }), noSources)).toThrow(/not a network-namespaced sysctl/);
     expect(() => resolvePod(pod({}, { hostNetwork: true }), noSources)).toThrow(/hostNetwork/);
   });
+
+  test('a sidecar of an image it cannot lay out is left out and reported, only as a sidecar', () => {
+    const exporter = { name: 'mysqld-exporter', image: 'prom/mysqld-exporter:v0.15.1' };
+    const pod = (spec: any) => ({ kind: 'Pod', metadata: { name: 'p' }, spec });
+    const plan = resolvePod(pod({ containers: [{ name: 'mariadb', image: 'mariadb:11.4' }, exporter] }), noSources);
+    expect(plan.containers.map(c => c.name)).toEqual(['mariadb']);
+    expect(plan.skipped).toEqual([{ name: 'mysqld-exporter', image: 'prom/mysqld-exporter:v0.15.1', reason: expect.stringMatching(/Go binary/) }]);
+    expect(plan.notEmulated.join('\n')).toMatch(/container mysqld-exporter \(sidecar prom\/mysqld-exporter:v0.15.1, not run/);
+    expect(() => resolvePod(pod({ containers: [exporter, { name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/main container mysqld-exporter .* only as a sidecar/);
+    expect(() => resolvePod(pod({ initContainers: [exporter], containers: [{ name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/init container mysqld-exporter .* only as a sidecar/);
+    // Any other unknown image is still an error.
+    expect(() => resolvePod(pod({ containers: [{ name: 'mariadb', image: 'mariadb:11.4' }, { name: 'x', image: 'nginx:1.27' }] }), noSources)).toThrow(/not in the pod emulator's image catalogue/);
+  });
 });

@@ -8,8 +8,8 @@ import { REPO } from './support/fixtures';
 // Values: classes, enums and constants that exist at run time.
 const VALUES = [
   'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'GatewayRoute', 'IngressController',
-  'IngressRule', 'IngressTls', 'IssuerKind', 'IstioCanary', 'MARIADB_DEFAULT_IMAGE', 'OpenShiftRoute', 'TlsMode', 'Track', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
-  'NodeAffinityOperator', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
+  'IngressRule', 'IngressTls', 'IssuerKind', 'IstioCanary', 'MARIADB_DEFAULT_IMAGE', 'MYSQLD_EXPORTER_DEFAULT_IMAGE', 'MYSQLD_EXPORTER_PORT', 'OpenShiftRoute', 'TlsMode', 'Track', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
+  'NodeAffinityOperator', 'SiteMonitoring', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
   'WORDPRESS_KEY_NAMES', 'WebAccess', 'WhenUnsatisfiable', 'WordPressApp', 'WordPressChart', 'WordPressCron',
 ];
 
@@ -18,10 +18,10 @@ const TYPES = [
   'AntiAffinityOptions', 'AntiAffinityProps', 'BackupRetention', 'CanaryBackend', 'ClaimOptions', 'GatewayRef', 'GatewayRouteProps',
   'IstioCanaryProps', 'OpenShiftRouteProps', 'ComponentIdentity', 'DatabaseClient',
   'DeployerAccessProps', 'EnvironmentConfig', 'IAffinityTarget', 'IClientTrackingServer', 'IDatabaseConnection',
-  'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbRestoreProps',
+  'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbMetrics', 'MariaDbRestoreProps', 'MetricsService', 'MetricsTarget',
   'MariaDbReplication', 'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
   'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResolvedMariaDbReplication', 'ResourceSpec', 'SiteConfig',
-  'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressCronProps',
+  'SiteMonitoringProps', 'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressCronProps',
 ];
 
 const INDEX = path.join(REPO, 'lib', 'index.ts');

@@ -148,9 +148,12 @@ describeMariaDb(`replication of config/prod.yaml site "${SITE}" against real Mar
     sts = objects.find(o => o.kind === 'StatefulSet');
     const server = sts.spec.template.spec.containers[0];
     const credentials = sts.spec.template.spec.volumes.find((v: any) => v.secret).secret;
-    const fileKeys = server.env.filter((e: any) => e.name.endsWith('PASSWORD_FILE')).map((e: any) => path.basename(e.value));
-    expect(fileKeys).toHaveLength(3);
-    // Generated now, never committed: the Secret's keys as the server reads them.
+    const serverKeys = server.env.filter((e: any) => e.name.endsWith('PASSWORD_FILE')).map((e: any) => path.basename(e.value));
+    expect(serverKeys).toHaveLength(3);
+    // Every key the volume mounts (with metrics.enabled also the monitoring user's), the server's among them.
+    const fileKeys: string[] = credentials.items.map((i: any) => i.key);
+    expect(fileKeys).toEqual(expect.arrayContaining(serverKeys));
+    // Generated now, never committed: the Secret's keys as the pods read them.
     secrets = { [credentials.secretName]: Object.fromEntries(fileKeys.map((k: string) => [k, password()])) };
     stubDir = path.join(root, 'stub');
     fs.mkdirSync(stubDir);

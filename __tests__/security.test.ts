@@ -58,6 +58,17 @@ const VARIANTS: Record<string, SiteConfig> = {
     exposure: { host: 'k.example.com', mesh: 'istio' },
     security: { deployer: { enabled: true, readSecrets: true } },
   },
+  'metrics, standalone, own Prometheus selector': {
+    exposure: { host: 'pm.example.com' },
+    metrics: { enabled: true },
+    security: { prometheus: { namespaceSelector: { 'kubernetes.io/metadata.name': 'observability' }, podSelector: { 'app.kubernetes.io/name': 'prometheus' } } },
+  },
+  'metrics, replicated, no backup': {
+    exposure: { host: 'pr.example.com' },
+    database: { mode: 'replication', replicas: 2 },
+    backup: { enabled: false },
+    metrics: { enabled: true },
+  },
   'istio without a canary, own istiod selector': {
     exposure: { host: 'i.example.com', mesh: 'istio' },
     security: { istiod: { namespaceSelector: { 'kubernetes.io/metadata.name': 'istio-system' }, podSelector: { 'istio.io/rev': 'stable' } } },
@@ -257,13 +268,24 @@ const WEB_NEEDS = {
   image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'],
   initContainers: { 'copy-wordpress': ['/var/www/html', '/tmp'] },
 };
-const IMAGE_NEEDS: Record<string, { image: RegExp; uid: number; writable: string[]; initContainers?: Record<string, string[]> }> = {
+interface ImageNeeds {
+  readonly image: RegExp;
+  readonly uid: number;
+  readonly writable: string[];
+  readonly initContainers?: Record<string, string[]>;
+  /** Containers of another image in the same pod, with what they write. */
+  readonly sidecars?: Record<string, { image: RegExp; writable: string[] }>;
+}
+const IMAGE_NEEDS: Record<string, ImageNeeds> = {
   'web': WEB_NEEDS,
   'web-canary': WEB_NEEDS,
   database: {
     image: /^mariadb:/, uid: 999, writable: ['/var/lib/mysql', '/run/mysqld', '/tmp'],
     // Replication's init containers: the ordinal's my.cnf, and a new replica's seed dump.
-    initContainers: { config: ['/etc/mysql/conf.d'], seed: ['/docker-entrypoint-initdb.d', '/tmp'] },
+    // The exporter's my.cnf is written from the Secret file (metrics.enabled).
+    initContainers: { 'config': ['/etc/mysql/conf.d'], 'seed': ['/docker-entrypoint-initdb.d', '/tmp'], 'exporter-config': ['/etc/mysqld-exporter'] },
+    // A static Go binary that writes nothing.
+    sidecars: { 'mysqld-exporter': { image: /^prom\/mysqld-exporter:v/, writable: [] } },
   },
   backup: { image: /^mariadb:/, uid: 999, writable: ['/tmp', '/backups'] },
   restore: { image: /^mariadb:/, uid: 999, writable: ['/tmp'] },
@@ -291,11 +313,12 @@ describe.each(SITES)('$label: settings derived from the images', ({ objects, con
       ...p.claimTemplates.map(name => [name, { persistentVolumeClaim: { claimName: name } }]),
     ]);
     for (const c of containersOf(p.spec)) {
-      expect(c.image).toMatch(needs.image);
+      const sidecar = needs.sidecars?.[c.name];
+      expect(c.image).toMatch(sidecar?.image ?? needs.image);
       expect(effective(p.spec, c, 'runAsUser')).toBe(assigned ? undefined : needs.uid);
       const writableMounts = (c.volumeMounts ?? []).filter((m: any) => !m.readOnly).map((m: any) => m.mountPath);
       const isInit = (p.spec.initContainers ?? []).includes(c);
-      const writable = isInit ? needs.initContainers?.[c.name] : needs.writable;
+      const writable = isInit ? needs.initContainers?.[c.name] : sidecar?.writable ?? needs.writable;
       expect([c.name, writableMounts.sort()]).toEqual([c.name, [...writable ?? []].sort()]);
       // Every other writable place is a claim (data) or an emptyDir (scratch): nothing from the image.
       for (const m of (c.volumeMounts ?? []).filter((x: any) => !x.readOnly)) {
@@ -518,6 +541,32 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
     expect(connects(net, endpoint(web), endpoint(db), { port: 3306, name: 'mysql', protocol: 'TCP' })).toBe(true);
     // Nothing opens the proxy's own ports (15090 metrics, 15021 health) to other pods.
     for (const port of [15090, 15021, 15020]) expect(connects(net, stranger, endpoint(web), { port, protocol: 'TCP' })).toBe(false);
+  });
+
+  const metrics = s.config.metrics?.enabled === true;
+  const prometheus: Endpoint = {
+    name: 'Prometheus',
+    namespace: security.prometheus?.namespaceSelector ?? { 'kubernetes.io/metadata.name': 'monitoring' },
+    pod: { 'app.kubernetes.io/name': 'prometheus', ...security.prometheus?.podSelector },
+  };
+  test(metrics ? 'Prometheus reaches exactly the exporter port of the database pods, and only Prometheus does'
+    : 'Prometheus reaches nothing (metrics are off)', () => {
+    // What Prometheus reaches beyond what any source reaches (WordPress behind a NodePort).
+    const open: string[] = [];
+    for (const p of net.pods) {
+      for (const port of net.portsOf(p)) {
+        if (connects(net, prometheus, endpoint(p), port) && !connects(net, stranger, endpoint(p), port)) open.push(`${p.workload}:${port.port}`);
+      }
+    }
+    expect(open).toEqual(metrics ? [`${db.workload}:9104`] : []);
+    if (!metrics) return;
+    const exporter: Port = { port: 9104, name: 'metrics', protocol: 'TCP' };
+    expect(connects(net, stranger, endpoint(db), exporter)).toBe(false);
+    expect(connects(net, controller, endpoint(db), exporter)).toBe(false);
+    // The same namespace labels with other pod labels, when the selector names Prometheus's pods.
+    if (security.prometheus?.podSelector) expect(connects(net, { ...prometheus, pod: { app: 'grafana' } }, endpoint(db), exporter)).toBe(false);
+    // Another namespace with Prometheus's pod labels.
+    expect(connects(net, { ...prometheus, namespace: { 'kubernetes.io/metadata.name': 'other' } }, endpoint(db), exporter)).toBe(false);
   });
 
   test('every pod may query the cluster DNS on UDP and TCP 53, and nothing else outside', () => {

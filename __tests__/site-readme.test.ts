@@ -91,6 +91,8 @@ test('the arrows are the connections the NetworkPolicies allow, read from the po
     `Deployment_wordpress UDP 53, TCP 53 ${dns}`,
     `StatefulSet_mariadb UDP 53, TCP 53 ${dns}`,
     `${ingress} TCP 80 Deployment_wordpress`,
+    // metrics.enabled: Prometheus scrapes the exporters.
+    'peer_pods_any_in_namespace_monitoring TCP 9104 StatefulSet_mariadb',
   ].sort());
   // The primary's Service picks pod mariadb-0 by the label the StatefulSet controller sets.
   expect(arrows(siteReadme('prod', 'blog', objects))).toContain('Service_mariadb --> StatefulSet_mariadb');

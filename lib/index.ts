@@ -8,9 +8,9 @@ export { AntiAffinity, AntiAffinityMode, NodeAffinityOperator, Topology } from '
 export type { AntiAffinityOptions, AntiAffinityProps, NodeAffinityRule } from './constructs/anti-affinity';
 export { ClaimSource, StorageClaims } from './constructs/storage-claims';
 export type { ClaimOptions, NfsVolumeOptions, StorageClaim, StorageClaimsProps } from './constructs/storage-claims';
-export { MARIADB_DEFAULT_IMAGE, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
+export { MARIADB_DEFAULT_IMAGE, MYSQLD_EXPORTER_DEFAULT_IMAGE, MYSQLD_EXPORTER_PORT, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
 export type {
-  DatabaseClient, MariaDbCredentials, MariaDbReplication, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+  DatabaseClient, MariaDbCredentials, MariaDbMetrics, MariaDbReplication, MetricsService, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
   ResolvedMariaDbReplication,
 } from './constructs/mariadb-statefulset';
 export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WhenUnsatisfiable, WordPressApp } from './constructs/wordpress-app';
@@ -30,7 +30,9 @@ export type { BackupRetention, MariaDbBackupProps } from './constructs/mariadb-b
 export { MariaDbRestore } from './constructs/mariadb-restore';
 export type { MariaDbRestoreProps } from './constructs/mariadb-restore';
 export { SiteNetworkPolicies, WebAccess } from './constructs/network-policies';
-export type { IClientTrackingServer, NamespacedPods, SiteNetworkPoliciesProps } from './constructs/network-policies';
+export type { IClientTrackingServer, MetricsTarget, NamespacedPods, SiteNetworkPoliciesProps } from './constructs/network-policies';
+export { SiteMonitoring } from './constructs/site-monitoring';
+export type { SiteMonitoringProps } from './constructs/site-monitoring';
 export { NamespaceQuota } from './constructs/namespace-quota';
 export type { NamespaceQuotaProps } from './constructs/namespace-quota';
 export { DeployerAccess } from './constructs/deployer-access';

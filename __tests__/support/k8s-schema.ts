@@ -75,6 +75,19 @@ const QUANTITY: Schema = { anyOf: [{ type: 'string' }, { type: 'number' }] };
  * maps of name -> schema (their keys are data, never keywords), and values
  * such as `enum` or `default` are copied as they are.
  */
+/**
+ * A CRD pattern (Go RE2) as a JavaScript one. RE2's inline flag `(?i)` (PrometheusRule's
+ * `^(?i)(abort|warn)?$`) does not exist in JavaScript: each ASCII letter becomes `[xX]`. Patterns
+ * with a character class or an escape after the flag are refused rather than translated wrongly.
+ */
+export function jsPattern(pattern: string): string {
+  const at = pattern.indexOf('(?i)');
+  if (at < 0) return pattern;
+  const rest = pattern.slice(at + 4);
+  if (/[[\\]/.test(rest)) throw new Error(`CRD pattern ${pattern}: (?i) before a character class or escape is not translated; extend jsPattern`);
+  return pattern.slice(0, at) + rest.replace(/[A-Za-z]/g, c => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+}
+
 function normalise(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(normalise);
   if (!isObject(node)) return node;
@@ -90,6 +103,9 @@ function normalise(node: unknown): unknown {
       case 'patternProperties':
       case 'definitions':
         out[key] = mapValues(value, normalise);
+        break;
+      case 'pattern':
+        out[key] = typeof value === 'string' ? jsPattern(value) : value;
         break;
       case 'additionalProperties':
       case 'items':

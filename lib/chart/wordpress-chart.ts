@@ -13,8 +13,9 @@ import { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, T
 import { objectLabels } from '../k8s/labels';
 import { BACKUP_CLAIM, MariaDbBackup } from '../constructs/mariadb-backup';
 import { MariaDbRestore } from '../constructs/mariadb-restore';
-import { MariaDbStatefulSet } from '../constructs/mariadb-statefulset';
+import { MYSQLD_EXPORTER_PORT, MariaDbStatefulSet } from '../constructs/mariadb-statefulset';
 import { INGRESS_NGINX, ISTIOD, NamespacedPods, OPENSHIFT_ROUTER, SiteNetworkPolicies, WebAccess } from '../constructs/network-policies';
+import { SiteMonitoring } from '../constructs/site-monitoring';
 import { NamespaceQuota } from '../constructs/namespace-quota';
 import { ProbeSettings, ProbeTimings, ResourceSpec, withoutFixedIds } from '../k8s/pod-spec';
 import { ISTIO_PROXY_RESOURCES, podSpecOf } from '../k8s/workload-pods';
@@ -72,6 +73,8 @@ export class WordPressChart extends Chart {
   public readonly assignedUids: boolean;
   /** Istio injects sidecars into the web pods. */
   public readonly mesh: boolean;
+  /** The ServiceMonitor and alerts, with `metrics.enabled`. */
+  public readonly monitoring?: SiteMonitoring;
 
   constructor(scope: Construct, id: string, props: WordPressChartProps = {}) {
     const site = props.site ?? {};
@@ -103,6 +106,7 @@ export class WordPressChart extends Chart {
 
     const wp = site.wordpress ?? {};
     const db = site.database ?? {};
+    const metrics = site.metrics?.enabled ? site.metrics : undefined;
 
     this.storage = new StorageClaims(this, 'Storage', { content: claimOptions(wp.content) });
 
@@ -112,7 +116,9 @@ export class WordPressChart extends Chart {
         rootPasswordKey: db.secret?.rootPasswordKey,
         passwordKey: db.secret?.passwordKey,
         replicationPasswordKey: db.secret?.replicationPasswordKey,
+        monitoringPasswordKey: db.secret?.monitoringPasswordKey,
       },
+      metrics: metrics && { image: metrics.exporterImage, user: metrics.user },
       image: db.image,
       databaseName: db.databaseName,
       username: db.username,
@@ -229,20 +235,25 @@ export class WordPressChart extends Chart {
 
     // --- backup (data safety) ---
     const backup = site.backup ?? {};
+    let backupCronJobName: string | undefined;
     if (backup.enabled ?? true) {
       const backupClaim = this.storage.addClaim(BACKUP_CLAIM, { name: 'mariadb', component: 'backup' }, claimOptions(backup.volume));
       const resources = resourceSpec(backup.resources);
-      new MariaDbBackup(this, 'Backup', {
+      backupCronJobName = new MariaDbBackup(this, 'Backup', {
         database: this.database,
         claim: backupClaim,
         schedule: backup.schedule,
         timeZone: backup.timeZone,
         retention: backup.retention,
         resources,
-      });
+      }).name;
       if (backup.restore) {
         new MariaDbRestore(this, 'Restore', { database: this.database, claim: backupClaim, file: backup.restore.file, resources });
       }
+    }
+
+    if (metrics) {
+      this.monitoring = new SiteMonitoring(this, 'Monitoring', { database: this.database, backupCronJobName, labels: metrics.labels });
     }
 
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
@@ -264,6 +275,8 @@ export class WordPressChart extends Chart {
       meshControlPlane: this.mesh ? namespacedPods(security.istiod) ?? ISTIOD : undefined,
       dns: namespacedPods(security.dns),
       internetEgress: security.allowInternetEgress,
+      metricsTargets: metrics && [{ name: this.database.name, selectorLabels: this.database.selectorLabels, port: MYSQLD_EXPORTER_PORT }],
+      prometheus: namespacedPods(security.prometheus),
     });
     new NamespaceQuota(this, 'Quota', { headroomPercent: security.quota?.headroomPercent });
     if (security.deployer?.enabled) new DeployerAccess(this, 'Deployer', { readSecrets: security.deployer.readSecrets });

@@ -248,7 +248,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
     const wp = site.wordpress ?? {};
     const db = site.database ?? {};
     const backup = site.backup ?? {};
-    for (const [p, image] of [[`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image]] as const) {
+    for (const [p, image] of [[`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image], [`${at}.metrics.exporterImage`, site.metrics?.exporterImage]] as const) {
       const problem = image ? imagePinProblem(image) : undefined;
       if (problem) err(p, `image ${show(image)} ${problem}`);
     }
@@ -329,6 +329,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
           + `; remove it or use type ${only}`);
       }
     }
+    checkMetrics(at, site, err);
     if (security.istiod && ex.mesh !== 'istio') err(`${at}.security.istiod`, 'only applies with exposure.mesh: istio; remove it or set mesh: istio');
     if (security.deployer?.readSecrets && !security.deployer.enabled) {
       err(`${at}.security.deployer.readSecrets`, 'is set but deployer.enabled is not true, so no deployer is rendered; set enabled: true or remove readSecrets');
@@ -437,6 +438,13 @@ function checkAutoscaling(at: string, wp: WordPressConfig, err: (p: string, mess
   if (cpu !== undefined && parseFloat(cpu) === 0) {
     err(`${at}.resources.requests.cpu`, `${show(cpu)} gives the autoscaler no CPU request to measure utilization against; set a request such as "250m"`);
   }
+}
+
+function checkMetrics(at: string, site: SiteConfig, err: (p: string, message: string) => void) {
+  const { enabled, ...settings } = site.metrics ?? {};
+  if (enabled) return;
+  for (const key of Object.keys(settings)) err(`${at}.metrics.${key}`, 'is set but metrics.enabled is not true, so no exporter is rendered; set enabled: true or remove it');
+  if (site.security?.prometheus) err(`${at}.security.prometheus`, 'only applies with metrics.enabled: true (nothing is scraped otherwise); set it or remove prometheus');
 }
 
 function checkReplication(at: string, db: DatabaseConfig, err: (p: string, message: string) => void) {

@@ -172,6 +172,7 @@ const Database = Type.Object({
     rootPasswordKey: Type.Optional(SecretKey('Key of the root password. Default: mariadb-root-password.')),
     passwordKey: Type.Optional(SecretKey('Key of the application password. Default: mariadb-password.')),
     replicationPasswordKey: Type.Optional(SecretKey('Key of the replication user\'s password (mode replication). Default: mariadb-replication-password.')),
+    monitoringPasswordKey: Type.Optional(SecretKey('Key of the monitoring user\'s password, read by mysqld-exporter (metrics.enabled). Default: mariadb-monitoring-password.')),
   }, { ...strict, description: 'Credentials Secret (never created by this project).' })),
   mode: Type.Optional(Type.Union(DATABASE_MODES.map(m => Type.Literal(m)), {
     description: 'standalone: one server. replication: one StatefulSet whose pod `primary` takes the writes and whose other pods replicate from it (GTID, read-only); failover is manual (docs/replication.md). Default: standalone.',
@@ -294,6 +295,10 @@ const Security = Type.Object({
     'The Istio control plane the sidecars fetch their configuration from on TCP 15012 (exposure.mesh istio)',
     'namespace istio-system, pods with app: istiod',
   )),
+  prometheus: Type.Optional(NamespacedPods(
+    'Where Prometheus runs: only it may scrape the metrics ports (metrics.enabled)',
+    'namespace monitoring, any pod in it',
+  )),
   dns: Type.Optional(NamespacedPods('The cluster DNS every pod may query on port 53 (UDP and TCP)', 'namespace kube-system, pods with k8s-app: kube-dns')),
   assignedUids: Type.Optional(Type.Boolean({
     description: 'Leave runAsUser, runAsGroup and fsGroup out of every pod, for platforms that assign them (OpenShift\'s restricted SCC); '
@@ -311,6 +316,19 @@ const Security = Type.Object({
   }, { ...strict, description: 'Access for a CI pipeline that deploys the site.' })),
 }, { ...strict, description: 'Network policies, quota and CI access. Pod Security "restricted" is always enforced.' });
 
+const Metrics = Type.Object({
+  enabled: Type.Optional(Type.Boolean({
+    description: 'Render a mysqld-exporter sidecar in the MariaDB pods, a ServiceMonitor and a PrometheusRule (prometheus-operator) with the site\'s alerts. '
+      + 'Needs the monitoring user (README "Metrics"). Default: false.',
+  })),
+  user: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Monitoring user the exporter logs in as (PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT only). Default: monitoring.',
+    'x-hint': 'use letters, digits and "_" only, at most 80 characters',
+  })),
+  exporterImage: Type.Optional(Image('mysqld-exporter image (official prom/mysqld-exporter). Default: prom/mysqld-exporter:v0.15.1.')),
+  labels: Type.Optional(Labels('Extra labels on the ServiceMonitor and PrometheusRule, for Prometheus\'s selectors (e.g. release: kube-prometheus-stack).')),
+}, { ...strict, description: 'Metrics and alerts for Prometheus (prometheus-operator CRDs).' });
+
 export const SiteSchema = Type.Object({
   namespace: Type.Optional(DnsLabel('Namespace of the site. Default: the site key.')),
   wordpress: Type.Optional(WordPress),
@@ -318,6 +336,7 @@ export const SiteSchema = Type.Object({
   exposure: Type.Optional(Exposure),
   backup: Type.Optional(Backup),
   security: Type.Optional(Security),
+  metrics: Type.Optional(Metrics),
 }, { ...strict, description: 'One WordPress site.' });
 
 export const EnvironmentSchema = Type.Object({
@@ -346,6 +365,7 @@ export type DatabaseConfig = NonNullable<SiteConfig['database']>;
 export type ExposureConfig = NonNullable<SiteConfig['exposure']>;
 export type BackupConfig = NonNullable<SiteConfig['backup']>;
 export type SecurityConfig = NonNullable<SiteConfig['security']>;
+export type MetricsConfig = NonNullable<SiteConfig['metrics']>;
 export type NamespacedPodsConfig = NonNullable<SecurityConfig['dns']>;
 export type PlacementConfig = NonNullable<WordPressConfig['placement']>;
 export type ResourcesConfig = NonNullable<WordPressConfig['resources']>;

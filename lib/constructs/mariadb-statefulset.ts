@@ -16,6 +16,12 @@ export const MARIADB_DEFAULT_IMAGE = 'mariadb:11.4';
 /** UID/GID of the `mysql` user in the official image. */
 export const MARIADB_UID = 999;
 
+/** The official mysqld-exporter image (Prometheus project), pinned by tag. */
+export const MYSQLD_EXPORTER_DEFAULT_IMAGE = 'prom/mysqld-exporter:v0.15.1';
+
+/** Port of the exporter's /metrics, on every pod when metrics are on. */
+export const MYSQLD_EXPORTER_PORT = 9104;
+
 /** Where the credential files are mounted in every pod that talks to the database. */
 export const MARIADB_SECRETS_DIR = '/etc/mariadb-secrets';
 
@@ -38,6 +44,36 @@ export interface MariaDbCredentials {
    * @default 'mariadb-replication-password'
    */
   readonly replicationPasswordKey?: string;
+  /**
+   * Key of the monitoring user's password in the Secret (read only with `metrics`).
+   * @default 'mariadb-monitoring-password'
+   */
+  readonly monitoringPasswordKey?: string;
+}
+
+/** A mysqld-exporter sidecar in every pod, logging in as a monitoring user the operator creates. */
+export interface MariaDbMetrics {
+  /**
+   * Exporter image, pinned by tag (a digest may follow).
+   * @default MYSQLD_EXPORTER_DEFAULT_IMAGE
+   */
+  readonly image?: string;
+  /**
+   * Monitoring user, with PROCESS, REPLICATION CLIENT, SLAVE MONITOR and SELECT only (README "Metrics": the
+   * operator creates it; this library never sets passwords).
+   * @default 'monitoring'
+   */
+  readonly user?: string;
+}
+
+/** A Service in front of every pod's metrics port. */
+export interface MetricsService {
+  /** Name of the Service (the `job` label of what Prometheus scrapes through it). */
+  readonly name: string;
+  /** Labels of the Service, for a ServiceMonitor's selector. */
+  readonly labels: Record<string, string>;
+  /** Name of the Service port. */
+  readonly port: string;
 }
 
 /** Primary/replica replication inside the one StatefulSet. */
@@ -81,6 +117,8 @@ export interface ResolvedMariaDbCredentials {
   readonly passwordKey: string;
   /** Key of the replication user's password in `secret`. */
   readonly replicationPasswordKey: string;
+  /** Key of the monitoring user's password in `secret`. */
+  readonly monitoringPasswordKey: string;
 }
 
 /** Replication settings with every default applied. */
@@ -154,7 +192,32 @@ export interface MariaDbStatefulSetProps {
    * @default one standalone server
    */
   readonly replication?: MariaDbReplication;
+  /**
+   * Run mysqld-exporter beside the server and render the `<name>-metrics` Service it is scraped through.
+   * @default no metrics
+   */
+  readonly metrics?: MariaDbMetrics;
 }
+
+/**
+ * Init container `exporter-config`: mysqld-exporter reads its password only from a my.cnf
+ * (`--config.my-cnf`), so the password file of the Secret is turned into one in a memory-backed
+ * emptyDir that only the pod sees. The value is double-quoted (so `#` and `;` stay in it) and
+ * neither go-ini, the exporter's parser, nor MySQL's take escapes the same way: a password with a
+ * quote, a backslash or a line break is refused.
+ *
+ * Environment: `MONITORING_USER`, `MONITORING_PASSWORD_FILE`, `MYSQL_TCP_PORT`, `EXPORTER_CNF`.
+ */
+export const EXPORTER_CONFIG_SCRIPT = String.raw`set -eu
+password="$(cat "$MONITORING_PASSWORD_FILE")"
+newline='
+'
+case "$password" in
+  '') echo "mysqld-exporter: $MONITORING_PASSWORD_FILE is empty; put the monitoring user's password in the Secret" >&2; exit 1 ;;
+  *'"'*|*'\'*|*"$newline"*) echo "mysqld-exporter: the monitoring password holds a quote, backslash or line break, which a my.cnf cannot carry; choose one without (e.g. openssl rand -base64 24)" >&2; exit 1 ;;
+esac
+umask 077
+printf '[client]\nuser = %s\npassword = "%s"\nhost = 127.0.0.1\nport = %s\n' "$MONITORING_USER" "$password" "$MYSQL_TCP_PORT" > "$EXPORTER_CNF"`;
 
 const DEFAULT_CONFIG: Record<string, string> = {
   'character-set-server': 'utf8mb4',
@@ -174,6 +237,8 @@ const CONF_D = '/etc/mysql/conf.d';
 const CONFIG_SOURCE = '/etc/mariadb-config';
 const DATA_DIR = '/var/lib/mysql';
 const INIT_DIR = '/docker-entrypoint-initdb.d';
+const EXPORTER_CONFIG_DIR = '/etc/mysqld-exporter';
+const EXPORTER_RESOURCES: ResourceSpec = { cpu: kplus.Cpu.millis(50), cpuLimit: kplus.Cpu.millis(250), memory: Size.mebibytes(64) };
 /** server_id = base + ordinal; 0 would disable replication, so the ids start above it. */
 const SERVER_ID_BASE = 100;
 
@@ -230,6 +295,10 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   public readonly statefulSet: k8s.KubeStatefulSet;
   /** The ConfigMap holding `my.cnf` settings. */
   public readonly configMap: kplus.ConfigMap;
+  /** The headless Service the exporters are scraped through (every pod), when metrics are on. */
+  public readonly metricsService?: MetricsService;
+  /** Exporter settings with defaults, or undefined without metrics. */
+  public readonly metrics?: Required<MariaDbMetrics>;
 
   private readonly namespace?: string;
   private affinity?: k8s.Affinity;
@@ -248,7 +317,16 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       rootPasswordKey: props.credentials.rootPasswordKey ?? 'mariadb-root-password',
       passwordKey: props.credentials.passwordKey ?? 'mariadb-password',
       replicationPasswordKey: props.credentials.replicationPasswordKey ?? 'mariadb-replication-password',
+      monitoringPasswordKey: props.credentials.monitoringPasswordKey ?? 'mariadb-monitoring-password',
     };
+    if (props.metrics) {
+      this.metrics = { image: props.metrics.image ?? MYSQLD_EXPORTER_DEFAULT_IMAGE, user: props.metrics.user ?? 'monitoring' };
+      checkImage('MariaDbStatefulSet', 'metrics.image', this.metrics.image);
+      if (!this.credentials.monitoringPasswordKey) {
+        throw new Error('MariaDbStatefulSet: credentials.monitoringPasswordKey is empty; metrics need the Secret key of the monitoring user\'s password, '
+          + 'e.g. "mariadb-monitoring-password"');
+      }
+    }
     this.replication = props.replication && MariaDbStatefulSet.resolveReplication(props.replication);
     this.readHost = this.replication ? this.serviceHost(`${this.name}-read`) : this.host;
     this.image = props.image ?? MARIADB_DEFAULT_IMAGE;
@@ -267,6 +345,19 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     });
     const account = workloadServiceAccount(this, this.name, labels);
     this.addServices(labels);
+    if (this.metrics) {
+      // Its own Service, with its own component label for the ServiceMonitor to select, so that
+      // scraping reaches every pod and the client Services keep their one port.
+      const metricsLabels = objectLabels({ ...this.identity, component: 'database-metrics' });
+      this.metricsService = { name: `${this.name}-metrics`, labels: selectorLabels({ ...this.identity, component: 'database-metrics' }), port: 'metrics' };
+      new k8s.KubeService(this, 'MetricsService', {
+        metadata: { name: this.metricsService.name, labels: metricsLabels },
+        spec: {
+          clusterIp: 'None', selector: this.selectorLabels,
+          ports: [{ name: 'metrics', port: MYSQLD_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
+        },
+      });
+    }
     this.statefulSet = this.addStatefulSet(props, labels, account.name);
     // Replicas connect to the primary like any other client.
     if (this.replication) this.addClient({ name: `${this.name}-replicas`, selectorLabels: this.selectorLabels });
@@ -348,8 +439,10 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
             terminationGracePeriodSeconds: 60,
             securityContext: restrictedPodSecurityContext(MARIADB_UID, MARIADB_UID),
             affinity: Lazy.any({ produce: () => this.affinity }),
-            initContainers: this.replication && this.replicationInitContainers(resources),
-            containers: [this.serverContainer(props, resources)],
+            initContainers: this.replication || this.metrics
+              ? [...this.replication ? this.replicationInitContainers(resources) : [], ...this.metrics ? [this.exporterConfigContainer()] : []]
+              : undefined,
+            containers: [this.serverContainer(props, resources), ...this.metrics ? [this.exporterContainer(this.metrics)] : []],
             volumes: this.podVolumes(),
           },
         },
@@ -368,6 +461,51 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       resources: resourceRequirements(resources),
       securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
       volumeMounts,
+    };
+  }
+
+  /** Writes the exporter's my.cnf from the Secret file; a small fixed size, it only runs printf. */
+  private exporterConfigContainer(): k8s.Container {
+    return {
+      name: 'exporter-config',
+      image: this.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['bash', '-c', EXPORTER_CONFIG_SCRIPT],
+      env: [
+        { name: 'MONITORING_USER', value: this.metrics!.user },
+        { name: 'MONITORING_PASSWORD_FILE', value: `${MARIADB_SECRETS_DIR}/${this.credentials.monitoringPasswordKey}` },
+        { name: 'MYSQL_TCP_PORT', value: String(PORT) },
+        { name: 'EXPORTER_CNF', value: `${EXPORTER_CONFIG_DIR}/my.cnf` },
+      ],
+      resources: resourceRequirements(EXPORTER_RESOURCES),
+      securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
+      volumeMounts: [
+        { name: 'exporter-config', mountPath: EXPORTER_CONFIG_DIR },
+        { name: 'credentials', mountPath: MARIADB_SECRETS_DIR, readOnly: true },
+      ],
+    };
+  }
+
+  /**
+   * mysqld-exporter on MYSQLD_EXPORTER_PORT. It runs as the pod's mysql UID (a static binary runs as
+   * any) so that it can read the my.cnf the init container wrote with mode 0600.
+   */
+  private exporterContainer(metrics: Required<MariaDbMetrics>): k8s.Container {
+    const port = k8s.IntOrString.fromString('metrics');
+    return {
+      name: 'mysqld-exporter',
+      image: metrics.image,
+      imagePullPolicy: 'IfNotPresent',
+      args: [`--config.my-cnf=${EXPORTER_CONFIG_DIR}/my.cnf`, `--web.listen-address=:${MYSQLD_EXPORTER_PORT}`],
+      ports: [{ name: 'metrics', containerPort: MYSQLD_EXPORTER_PORT, protocol: 'TCP' }],
+      resources: resourceRequirements(EXPORTER_RESOURCES),
+      securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
+      // Only the exporter itself is probed, never through to the server: it answers with mysql_up 0
+      // while MariaDB is down, which is what the MariaDbDown alert needs.
+      startupProbe: probe({ tcpSocket: { port } }, STARTUP),
+      livenessProbe: probe({ tcpSocket: { port } }, LIVENESS),
+      readinessProbe: probe({ httpGet: { path: '/', port } }, READINESS),
+      volumeMounts: [{ name: 'exporter-config', mountPath: EXPORTER_CONFIG_DIR, readOnly: true }],
     };
   }
 
@@ -479,12 +617,14 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   /** Writable scratch for the read-only root, my.cnf, and the password files. */
   private podVolumes(): k8s.Volume[] {
     const c = this.credentials;
-    const keys = [c.rootPasswordKey, c.passwordKey, ...(this.replication ? [c.replicationPasswordKey] : [])];
+    const keys = [c.rootPasswordKey, c.passwordKey, ...(this.replication ? [c.replicationPasswordKey] : []), ...(this.metrics ? [c.monitoringPasswordKey] : [])];
     return [
       { name: 'run', emptyDir: {} },
       { name: 'tmp', emptyDir: {} },
       { name: 'config', configMap: { name: this.configMap.name } },
       ...(this.replication ? [{ name: 'conf-d', emptyDir: {} }, { name: 'initdb', emptyDir: {} }] : []),
+      // In memory: the file holds a password and must not reach the node's disk.
+      ...(this.metrics ? [{ name: 'exporter-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } }] : []),
       {
         name: 'credentials',
         secret: {

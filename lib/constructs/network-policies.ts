@@ -31,6 +31,16 @@ export interface IClientTrackingServer {
   readonly clients: readonly DatabaseClient[];
 }
 
+/** Pods that serve Prometheus metrics on a port of their own. */
+export interface MetricsTarget {
+  /** Name of the workload, used in the policy name `allow-prometheus-to-<name>`. */
+  readonly name: string;
+  /** Labels that select the pods. */
+  readonly selectorLabels: Record<string, string>;
+  /** The metrics port (a container port of those pods). */
+  readonly port: number;
+}
+
 /** Who may open connections to the web pods. */
 export class WebAccess {
   /**
@@ -77,6 +87,9 @@ export const KUBE_DNS: NamespacedPods = {
   namespaceLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
   podLabels: { 'k8s-app': 'kube-dns' },
 };
+
+/** Where kube-prometheus-stack and the prometheus-operator manifests usually install Prometheus. */
+export const PROMETHEUS: NamespacedPods = { namespaceLabels: { 'kubernetes.io/metadata.name': 'monitoring' } };
 
 /** Where ingress-nginx is installed by its own chart and manifests. */
 export const INGRESS_NGINX: NamespacedPods = { namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } };
@@ -139,6 +152,16 @@ export interface SiteNetworkPoliciesProps {
    */
   readonly internetEgress?: boolean;
   /**
+   * Pods that `prometheus` may scrape, each on its metrics port only.
+   * @default none
+   */
+  readonly metricsTargets?: MetricsTarget[];
+  /**
+   * Where Prometheus runs (used with `metricsTargets`).
+   * @default PROMETHEUS: every pod in namespace monitoring
+   */
+  readonly prometheus?: NamespacedPods;
+  /**
    * Site name for the `app.kubernetes.io/instance` label.
    * @default the id of the enclosing chart
    */
@@ -158,7 +181,8 @@ export interface SiteNetworkPoliciesProps {
  *   (e.g. `WordPressCron`);
  * - `allow-<client>-to-<web>`: each of those clients may open connections to the web port;
  * - `allow-<web>-internet` (only with `internetEgress`): the web pods may reach public addresses;
- * - `allow-<web>-istiod` (only with `meshControlPlane`): the web pods' sidecars may reach istiod.
+ * - `allow-<web>-istiod` (only with `meshControlPlane`): the web pods' sidecars may reach istiod;
+ * - `allow-prometheus-to-<target>` (for each of `metricsTargets`): Prometheus may reach the metrics port.
  *
  * With a `canary`, each `<web>` policy is rendered for it as well. The `-http` policy is named
  * `-https` when the only port is not the Service's HTTP port.
@@ -216,6 +240,13 @@ export class SiteNetworkPolicies extends Construct {
           egress: [{ to: [mesh], ports: [tcp(ISTIOD_XDS_PORT)] }],
         });
       }
+    }
+    const targets = props.metricsTargets ?? [];
+    const prometheus = targets.length ? namespacedPeer('SiteNetworkPolicies: prometheus', props.prometheus ?? PROMETHEUS) : undefined;
+    for (const t of targets) {
+      this.policy(`allow-prometheus-to-${t.name}`, { matchLabels: t.selectorLabels }, ['Ingress'], {
+        ingress: [{ from: [prometheus!], ports: [tcp(t.port)] }],
+      });
     }
     for (const client of webClients) {
       this.policy(`allow-${client.name}-to-${web.serviceName}`, { matchLabels: client.selectorLabels }, ['Egress'], {

@@ -7,8 +7,8 @@ import { ApiObject, App, IResolver, ImplicitTokenResolver, Lazy, LazyResolver, N
  */
 export const DIRECTLY_RESOLVED_KINDS: ReadonlySet<string> = new Set([
   'ConfigMap', 'CronJob', 'Deployment', 'DestinationRule', 'HTTPRoute', 'HorizontalPodAutoscaler', 'Ingress', 'Job', 'LimitRange',
-  'Namespace', 'NetworkPolicy', 'PersistentVolume', 'PersistentVolumeClaim', 'PodDisruptionBudget',
-  'ResourceQuota', 'Role', 'RoleBinding', 'Route', 'Service', 'ServiceAccount', 'StatefulSet', 'VirtualService',
+  'Namespace', 'NetworkPolicy', 'PersistentVolume', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PrometheusRule',
+  'ResourceQuota', 'Role', 'RoleBinding', 'Route', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet', 'VirtualService',
 ]);
 
 type Resolve = (key: string[], value: unknown, apiObject: ApiObject) => unknown;

@@ -258,6 +258,21 @@ const CATALOGUE: readonly CatalogueEntry[] = [
   },
 ];
 
+/**
+ * Images the catalogue knows but cannot lay out, by repository, with why. Only a sidecar
+ * (a regular container beside an emulated main container) may have one of these: its pod then runs
+ * without it and the plan says so in `skipped`; as a main or init container it is an error.
+ */
+export const NOT_EMULATED_SIDECAR_IMAGES: Readonly<Record<string, string>> = {
+  'prom/mysqld-exporter': 'mysqld-exporter (metrics.enabled) is a Go binary of the Prometheus project with no reference Dockerfile here; '
+    + 'the MariaDB server beside it runs as usual, and its my.cnf init container (mariadb image) runs and is checked',
+};
+
+/** Why `image` is a sidecar the emulator does not run, or undefined when it may be emulated. */
+export function sidecarNotEmulated(image: string): string | undefined {
+  return NOT_EMULATED_SIDECAR_IMAGES[parseImage(image).repository];
+}
+
 /** Split `repo:tag` (Docker Hub library images; a registry host or digest is kept in the repository). */
 export function parseImage(image: string): { repository: string; tag: string } {
   const at = image.indexOf('@');

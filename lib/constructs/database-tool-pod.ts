@@ -1,11 +1,10 @@
-import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ComponentIdentity, objectLabels, selectorLabels } from '../k8s/labels';
 import { MARIADB_SECRETS_DIR, MARIADB_UID, MariaDbStatefulSet } from './mariadb-statefulset';
 import {
-  ResourceSpec, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, workloadServiceAccount,
+  DEFAULT_RESOURCES, ResourceSpec, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext, workloadServiceAccount,
 } from '../k8s/pod-spec';
 import { StorageClaim } from './storage-claims';
 
@@ -90,7 +89,7 @@ export class DatabaseToolPod extends Construct {
       BACKUP_DIR: BACKUP_MOUNT_PATH,
       ...props.env,
     };
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    const resources = props.resources ?? DEFAULT_RESOURCES;
 
     this.template = {
       metadata: { labels: this.labels },

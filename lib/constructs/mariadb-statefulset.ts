@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import { CONFIG_SCRIPT, READINESS_SCRIPT, SEED_SCRIPT, START_SCRIPT } from './mariadb-replication-scripts';
 import {
-  IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
-  resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+  DEFAULT_RESOURCES, IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines,
+  probe, resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
   storageQuantity, workloadServiceAccount,
 } from '../k8s/pod-spec';
 
@@ -412,7 +412,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   }
 
   private addStatefulSet(props: MariaDbStatefulSetProps, labels: Record<string, string>, serviceAccountName: string) {
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    const resources = props.resources ?? DEFAULT_RESOURCES;
     return new k8s.KubeStatefulSet(this, 'Resource', {
       metadata: { name: this.name, labels },
       spec: {

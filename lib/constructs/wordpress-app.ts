@@ -5,8 +5,8 @@ import { Construct } from 'constructs';
 import { AntiAffinity, AntiAffinityOptions, Topology } from './anti-affinity';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import {
-  IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines, probe,
-  resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
+  DEFAULT_RESOURCES, IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines,
+  probe, resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
   workloadServiceAccount,
 } from '../k8s/pod-spec';
 import { DatabaseClient } from './mariadb-statefulset';
@@ -324,7 +324,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     this.host = namespace ? `${this.serviceName}.${namespace}.svc.cluster.local` : this.serviceName;
     const image = this.image = props.image ?? WORDPRESS_DEFAULT_IMAGE;
     checkImage('WordPressApp', 'image', image);
-    const resources = props.resources ?? { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+    const resources = props.resources ?? DEFAULT_RESOURCES;
     this.replicas = props.autoscaling ? WordPressApp.checkAutoscaling(props, resources) : props.replicas ?? 2;
     if (!Number.isInteger(this.replicas) || this.replicas < 1) {
       throw new Error(`WordPressApp: replicas is ${this.replicas}; use a whole number of at least 1`);

@@ -17,6 +17,9 @@ export interface ResourceSpec {
   readonly memory: Size;
 }
 
+/** What a container of this library gets when its props give no resources: 250m CPU (limit 1), 512Mi. */
+export const DEFAULT_RESOURCES: ResourceSpec = { cpu: kplus.Cpu.millis(250), cpuLimit: kplus.Cpu.units(1), memory: Size.mebibytes(512) };
+
 /** Timings of one probe. Unset fields keep the workload's documented default. */
 export interface ProbeTimings {
   /** Delay before the first check. @default the workload's default */

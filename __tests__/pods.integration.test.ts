@@ -25,11 +25,18 @@ const describeIf = reasons.length ? describe.skip : describe;
 
 const SITE_DIR = path.join(REPO, 'dist', 'prod', 'blog');
 const loadYaml = (file: string): any[] => parseAllDocuments(fs.readFileSync(file, 'utf8')).map(d => d.toJS()).filter(Boolean);
-const siteObjects = () => fs.readdirSync(SITE_DIR).filter(f => f.endsWith('.k8s.yaml')).sort().flatMap(f => loadYaml(path.join(SITE_DIR, f)));
-/** Every manifest file of dist/<env>/<site>/ (kustomization.yaml and README.md are not manifests). */
-const distFiles = () => {
+/** The manifests of one site folder, parsed, by file (kustomization.yaml and README.md are not manifests). */
+const manifests = (dir: string): Array<[string, any[]]> => fs.readdirSync(dir).filter(f => f.endsWith('.k8s.yaml')).sort()
+  .map(f => [path.join(dir, f), loadYaml(path.join(dir, f))]);
+const siteObjects = () => manifests(SITE_DIR).flatMap(([, objects]) => objects);
+/** Every manifest file of dist/<env>/<site>/, parsed once, with whether its site is meant for OpenShift. */
+const distManifests = () => {
   const dirs = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).filter(e => e.isDirectory()).map(e => path.join(dir, e.name));
-  return dirs(path.join(REPO, 'dist')).flatMap(dirs).flatMap(site => fs.readdirSync(site).filter(f => f.endsWith('.k8s.yaml')).map(f => path.join(site, f)));
+  return dirs(path.join(REPO, 'dist')).flatMap(dirs).flatMap(site => {
+    const files = manifests(site);
+    const openShift = forOpenShift(files.flatMap(([, objects]) => objects));
+    return files.map(([file, objects]) => ({ file, objects, openShift }));
+  });
 };
 const only = (objects: any[], kind: string) => {
   const found = objects.filter(o => o.kind === kind);
@@ -114,11 +121,10 @@ describeIf('every pod template in dist/ under the pod emulator', () => {
     const seen: string[] = [];
     const notEmulated = new Set<string>();
     const skipped = new Set<string>();
-    for (const file of distFiles()) {
+    for (const { file, objects, openShift } of distManifests()) {
       // A site meant for OpenShift leaves its UIDs to the platform's admission (restricted SCC).
-      const site = fs.readdirSync(path.dirname(file)).filter(f => f.endsWith('.k8s.yaml')).flatMap(f => loadYaml(path.join(path.dirname(file), f)));
-      const admit = forOpenShift(site) ? admitOpenShiftRestricted : (w: any) => w;
-      for (const w of workloads(loadYaml(file)).map(w => admit(w))) {
+      const admit = openShift ? admitOpenShiftRestricted : (w: any) => w;
+      for (const w of workloads(objects).map(w => admit(w))) {
         const plan = resolvePod(w, { secretValue: () => 'x', configMapValue: () => 'x' });
         for (const c of [...plan.initContainers, ...plan.containers]) {
           const pod = (w.spec.template ?? w.spec.jobTemplate.spec.template).spec;

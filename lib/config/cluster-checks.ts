@@ -2,7 +2,7 @@ import { BACKUP_CLAIM } from '../constructs/mariadb-backup';
 import { INGRESS_NGINX, KUBE_DNS, NamespacedPods } from '../constructs/network-policies';
 import { CONTENT_CLAIM, staticVolumeName } from '../constructs/storage-claims';
 import type { ConfigIssue, Environment } from './load';
-import { SiteConfig, VolumeConfig } from './schema';
+import { SiteConfig, VolumeConfig, exposureTypeOf } from './schema';
 
 /** Label the API server sets on every namespace: a selector on it names exactly one namespace. */
 const NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -70,7 +70,7 @@ function checkCluster(cluster: string, envs: Environment[]): ConfigIssue[] {
     }
 
     const ex = me.config.exposure ?? {};
-    if ((ex.type ?? 'ingress') === 'ingress' && ex.host) {
+    if (exposureTypeOf(me.config) === 'ingress' && ex.host) {
       const route = `${ex.host}${ex.path ?? '/'}`;
       claim('route', route, me, `${me.at}.exposure.host`, first => `host and path "${route}" are already routed to ${where(first)}${shared}: `
         + 'two Ingresses for one URL send its requests to either site; give the site its own host or path');
@@ -94,7 +94,7 @@ function foreignNamespaces(sites: Array<Claimant & { config: SiteConfig }>): Map
     if (ns && !owners.has(ns)) owners.set(ns, `${what} (security.${key} of site "${c.site}" in ${c.env.file})`);
   };
   for (const c of sites) {
-    if ((c.config.exposure?.type ?? 'ingress') === 'ingress') add('ingressController', INGRESS_NGINX, 'the ingress controller', c);
+    if (exposureTypeOf(c.config) === 'ingress') add('ingressController', INGRESS_NGINX, 'the ingress controller', c);
     add('dns', KUBE_DNS, 'the cluster DNS', c);
   }
   return owners;

@@ -7,7 +7,7 @@ import { imagePinProblem } from '../k8s/pod-spec';
 import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { clusterChecks } from './cluster-checks';
 import { parseSize } from './units';
-import { BackupConfig, DatabaseConfig, EnvironmentConfig, ResourcesConfig, SiteConfig, WordPressConfig } from './schema';
+import { BackupConfig, DatabaseConfig, EnvironmentConfig, ResourcesConfig, SiteConfig, WordPressConfig, exposureTypeOf } from './schema';
 import generatedValidator from '#config-validator';
 
 /** One problem found in a config file. */
@@ -316,7 +316,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
     checkBackup(`${at}.backup`, backup, db.databaseName ?? 'wordpress', err);
 
     const ex = site.exposure ?? {};
-    const type = ex.type ?? 'ingress';
+    const type = exposureTypeOf(site);
     checkExposure(`${at}.exposure`, site, err);
     checkCanary(at, site, err);
 
@@ -341,7 +341,7 @@ const WITH_HOST = ['ingress', 'gateway', 'route'];
 
 function checkExposure(at: string, site: SiteConfig, err: (p: string, message: string) => void) {
   const ex = site.exposure ?? {};
-  const type = ex.type ?? 'ingress';
+  const type = exposureTypeOf(site);
   const mode = ex.tls?.mode ?? 'edge';
   const tls = ex.tls;
   if (WITH_HOST.includes(type) && !ex.host) {
@@ -404,7 +404,7 @@ function checkCanary(at: string, site: SiteConfig, err: (p: string, message: str
   const canary = site.wordpress?.canary;
   if (!canary) return;
   const ex = site.exposure ?? {};
-  const type = ex.type ?? 'ingress';
+  const type = exposureTypeOf(site);
   const stable = site.wordpress?.image ?? 'wordpress:6.8-php8.3-apache';
   const problem = imagePinProblem(canary.image);
   if (problem) err(`${at}.wordpress.canary.image`, `image ${show(canary.image)} ${problem}`);

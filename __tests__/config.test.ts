@@ -344,13 +344,48 @@ describe('publishing', () => {
     });
   };
 
-  test('publish swaps in the files and leaves nothing beside it', () => withTree((dir, outDir) => {
+  test('publish swaps in the files and keeps the tree it replaced beside it as the spare', () => withTree((dir, outDir) => {
     publish(new Map([['new.yaml', 'new\n']]), outDir);
     expect(readTree(outDir)).toEqual({ 'new.yaml': 'new\n' });
-    expect(fs.readdirSync(dir)).toEqual(['dist']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.dist.spare', 'dist']);
+    expect(readTree(path.join(dir, '.dist.spare'))).toEqual(old);
   }));
 
-  test('a write that fails halfway leaves the previous tree and no staging folder', () => withTree((dir, outDir) => {
+  describe('starting from the spare', () => {
+    const inode = (file: string) => fs.statSync(file).ino;
+
+    test('rewrites only the files that changed, removes those no longer rendered, and gives exactly the files', () => withTree((dir, outDir) => {
+      const spare = path.join(dir, '.dist.spare');
+      const next = new Map([['prod/blog/app.k8s.yaml', 'new\n'], ['prod/blog/README.md', 'same\n'], ['prod/shop/app.k8s.yaml', 'shop\n']]);
+      publish(next, outDir);
+      // The spare now holds the first tree; make it an older render with extra and changed files.
+      publish(new Map([['prod/blog/README.md', 'same\n'], ['prod/blog/app.k8s.yaml', 'older\n'], ['prod/gone/app.k8s.yaml', 'gone\n']]), outDir);
+      const before = { same: inode(path.join(outDir, 'prod/blog/README.md')), spareSame: inode(path.join(spare, 'prod/blog/README.md')) };
+      publish(next, outDir);
+      expect(readTree(outDir)).toEqual(Object.fromEntries(next));
+      // The unchanged file of the spare was moved in as it was, not written again.
+      expect(inode(path.join(outDir, 'prod/blog/README.md'))).toBe(before.spareSame);
+      expect(inode(path.join(spare, 'prod/blog/README.md'))).toBe(before.same);
+      expect(readTree(spare)).toEqual({ 'prod/blog/README.md': 'same\n', 'prod/blog/app.k8s.yaml': 'older\n', 'prod/gone/app.k8s.yaml': 'gone\n' });
+    }));
+
+    test('replaces a link or folder where a file goes, and a file where a folder goes, never writing through them', () => withTree((dir, outDir) => {
+      const spare = path.join(dir, '.dist.spare');
+      const outside = path.join(dir, 'outside.txt');
+      fs.writeFileSync(outside, 'keep\n');
+      fs.mkdirSync(path.join(spare, 'prod/blog/app.k8s.yaml'), { recursive: true });
+      fs.symlinkSync(outside, path.join(spare, 'prod/blog/README.md'));
+      fs.writeFileSync(path.join(spare, 'dev'), 'a file where a folder goes\n');
+      fs.symlinkSync(dir, path.join(spare, 'link-to-folder'));
+      const files = new Map([['prod/blog/app.k8s.yaml', 'app\n'], ['prod/blog/README.md', 'readme\n'], ['dev/blog/app.k8s.yaml', 'dev\n']]);
+      publish(files, outDir);
+      expect(readTree(outDir)).toEqual(Object.fromEntries(files));
+      expect(fs.lstatSync(path.join(outDir, 'prod/blog/README.md')).isFile()).toBe(true);
+      expect(fs.readFileSync(outside, 'utf8')).toBe('keep\n');
+    }));
+  });
+
+  test('a write that fails halfway leaves the previous tree, and what was staged only as the spare', () => withTree((dir, outDir) => {
     const full = diskFullIn('b');
     try {
       expect(() => publish(new Map([['a/half.yaml', 'half\n'], ['b/other.yaml', 'other\n']]), outDir)).toThrow('ENOSPC: no space left on device');
@@ -359,7 +394,7 @@ describe('publishing', () => {
       full.mockRestore();
     }
     expect(readTree(outDir)).toEqual(old);
-    expect(fs.readdirSync(dir)).toEqual(['dist']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.dist.spare', 'dist']);
   }));
 
   test('a disk error after some sites were written leaves dist/ as it was', () => withTree((dir, outDir) => {
@@ -379,7 +414,7 @@ describe('publishing', () => {
       full.mockRestore();
     }
     expect(readTree(outDir)).toEqual(old);
-    expect(fs.readdirSync(dir).sort()).toEqual(['config', 'dist']);
+    expect(fs.readdirSync(dir).sort()).toEqual(['.dist.spare', 'config', 'dist']);
   }));
 
   test('files staged as they come stay out of dist/ until the commit', () => withTree((dir, outDir) => {
@@ -389,7 +424,7 @@ describe('publishing', () => {
     expect(readTree(outDir)).toEqual(old);
     tree.commit();
     expect(readTree(outDir)).toEqual({ 'prod/a/app.k8s.yaml': 'a\n', 'prod/b/app.k8s.yaml': 'b\n' });
-    expect([tree.files, fs.readdirSync(dir)]).toEqual([2, ['dist']]);
+    expect([tree.files, fs.readdirSync(dir).sort()]).toEqual([2, ['.dist.spare', 'dist']]);
   }));
 
   describe('the CLI\'s folder', () => {
@@ -428,7 +463,7 @@ describe('publishing', () => {
       }
       expect(readTree(outDir)).toEqual(old);
       expect(readTree(cliOutDir)).toEqual({});
-      expect(fs.readdirSync(dir).sort()).toEqual(['.cdk8s-out', 'config', 'dist']);
+      expect(fs.readdirSync(dir).sort()).toEqual(['.cdk8s-out', '.dist.spare', 'config', 'dist']);
     }));
   });
 });

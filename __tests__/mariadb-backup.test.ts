@@ -218,11 +218,13 @@ describe('the backup and restore scripts, with stand-in client tools', () => {
 
   test('the script refuses to run with both retention rules off, before dumping anything', async () => {
     const { pod, dir } = backupPod();
-    fs.writeFileSync(path.join(dir, daysAgo(400)), 'x');
+    // Named once: a second call a moment later can fall into the next second.
+    const old = daysAgo(400);
+    fs.writeFileSync(path.join(dir, old), 'x');
     const r = await pod.run({ ...stubs, STUB_MODE: 'ok', RETENTION_COUNT: '0', RETENTION_DAYS: '0' });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/both 0, which would delete every dump/);
-    expect(listing(dir)).toEqual([daysAgo(400)]);
+    expect(listing(dir)).toEqual([old]);
     expect(fs.existsSync(`${stubs.STUB_LOG}.args`)).toBe(false);
   });
 

@@ -2,7 +2,8 @@ import { BACKUP_CLAIM } from '../constructs/mariadb-backup';
 import { INGRESS_NGINX, KUBE_DNS, NamespacedPods } from '../constructs/network-policies';
 import { CONTENT_CLAIM, staticVolumeName } from '../constructs/storage-claims';
 import type { ConfigIssue, Environment } from './load';
-import { SiteConfig, VolumeConfig, exposureTypeOf } from './schema';
+import { exposureTypeOf } from './exposure-type';
+import { SiteConfig, VolumeConfig } from './schema';
 
 /** Label the API server sets on every namespace: a selector on it names exactly one namespace. */
 const NAME_LABEL = 'kubernetes.io/metadata.name';

@@ -7,7 +7,8 @@ import { imagePinProblem } from '../k8s/pod-spec';
 import { cronProblem, timeZoneProblem } from '../k8s/schedule';
 import { clusterChecks } from './cluster-checks';
 import { parseSize } from './units';
-import { BackupConfig, DatabaseConfig, EnvironmentConfig, ResourcesConfig, SiteConfig, WordPressConfig, exposureTypeOf } from './schema';
+import { exposureTypeOf } from './exposure-type';
+import { BackupConfig, DatabaseConfig, EnvironmentConfig, ResourcesConfig, SiteConfig, WordPressConfig } from './schema';
 import generatedValidator from '#config-validator';
 
 /** One problem found in a config file. */

@@ -374,11 +374,6 @@ export type VolumeConfig = NonNullable<WordPressConfig['content']>;
 export type CanaryConfig = NonNullable<WordPressConfig['canary']>;
 export type TlsConfig = NonNullable<ExposureConfig['tls']>;
 
-/** How a site is reached, with the default the schema documents (an Ingress). */
-export function exposureTypeOf(site: SiteConfig): NonNullable<ExposureConfig['type']> {
-  return site.exposure?.type ?? 'ingress';
-}
-
 /** The JSON Schema document written to `config.schema.json`. */
 export function jsonSchema(): TSchema {
   return { $schema: 'http://json-schema.org/draft-07/schema#', title: 'cdk8s-wordpress environment', ...EnvironmentSchema };

@@ -69,7 +69,7 @@ function collection(value: object, indent: string, seen: Set<object>): string {
 function node(value: unknown, indent: string, seen: Set<object>): string {
   switch (typeof value) {
     case 'string':
-      return value.includes('\n') ? multiLine(value, indent) : oneLine(value, false);
+      return value.includes('\n') ? multiLine(value, indent) : scalar(value);
     case 'number':
       // `yaml`'s stringifyNumber.
       if (!isFinite(value)) return isNaN(value) ? '.nan' : value < 0 ? '-.inf' : '.inf';
@@ -85,11 +85,29 @@ function node(value: unknown, indent: string, seen: Set<object>): string {
   }
 }
 
+/**
+ * One-line strings as written, by string (keys below the top level, and values): a site's objects
+ * repeat a few hundred keys and values thousands of times, and a lookup is cheaper than the regular
+ * expressions. Bounded, since values are data.
+ */
+const WRITTEN = new Map<string, string>();
+const WRITTEN_MAX = 20_000;
+
+/** A one-line string value or nested key, through `WRITTEN`. */
+function scalar(value: string): string {
+  const known = WRITTEN.get(value);
+  if (known !== undefined) return known;
+  const str = oneLine(value, false);
+  if (WRITTEN.size >= WRITTEN_MAX) WRITTEN.clear();
+  WRITTEN.set(value, str);
+  return str;
+}
+
 /** A map key; `indent` is the pair's. */
 function key(k: string, indent: string): string {
   // Keys with line breaks are quoted over several lines, and long ones become explicit `? key` entries.
   if (k.includes('\n')) throw UNSUPPORTED;
-  const str = oneLine(k, indent === STEP);
+  const str = indent === STEP ? oneLine(k, true) : scalar(k);
   if (str.length > 1024) throw UNSUPPORTED;
   return str;
 }

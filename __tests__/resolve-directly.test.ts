@@ -1,10 +1,13 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { ApiObject, App, Chart, IResolver, Lazy, ResolutionContext } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-27';
 import { WordPressChart } from '../lib/chart/wordpress-chart';
 import { SiteConfig } from '../lib/config/schema';
-import { DIRECTLY_RESOLVED_KINDS, resolvingDirectly } from '../lib/k8s/resolve-directly';
+import { DIRECTLY_RESOLVED_KINDS, RENAMED_PROPERTIES, resolvingDirectly } from '../lib/k8s/resolve-directly';
 import { emitYaml } from '../lib/render/yaml-emitter';
-import { SITE_VARIANTS, exampleEnvironments } from './support/fixtures';
+import { REPO, SITE_VARIANTS, exampleEnvironments } from './support/fixtures';
 
 // WordPressChart.toJson() resolves tokens through resolvingDirectly; cdk8s's own path is a plain
 // Chart's toJson() over the same constructs. Both must give the same bytes for every kind.
@@ -91,5 +94,51 @@ describe('what the direct walk leaves to cdk8s', () => {
     const objects = render(new App({ outdir: 'unused' }));
     expect(objects.map(o => o.data ?? o.spec)).toEqual([{ a: 'b' }, { size: 3 }]);
     expect(cdk8sResolve.resolve).toBe(before);
+  });
+});
+
+describe('the generated classes\' mappers', () => {
+  const GENERATED = [path.join(REPO, 'node_modules', 'cdk8s-plus-27', 'lib', 'imports', 'k8s.js'),
+    ...fs.readdirSync(path.join(REPO, 'imports')).filter(f => f.endsWith('.ts')).map(f => path.join(REPO, 'imports', f))];
+  /** Every `toJson_*` mapper: its name and its `[json name, property]` pairs in the order it writes them. */
+  const mappers = () => GENERATED.flatMap(file => [...fs.readFileSync(file, 'utf8').matchAll(/function (toJson_\w+)\(obj[^)]*\)[^{]*\{[\s\S]*?const result = \{([\s\S]*?)\n\s*\};/g)]
+    .map(([, name, body]) => ({ name, fields: [...body.matchAll(/^\s*'([^']+)': (?:\(\()?obj\.([A-Za-z0-9_$]+)/gm)].map(([, json, prop]) => [json, prop]) })));
+
+  test('RENAMED_PROPERTIES is every property a mapper writes under another name', () => {
+    const all = mappers();
+    expect(all.length).toBeGreaterThan(900);
+    const renamed = new Set(all.flatMap(m => m.fields.filter(([json, prop]) => json !== prop).map(([, prop]) => prop)));
+    expect([...RENAMED_PROPERTIES].sort()).toEqual([...renamed].sort());
+  });
+
+  test('each mapper writes its fields in sorted order (metadata first), the order the walk leaves them, unless it renames one', () => {
+    const unsorted = mappers().filter(({ name, fields }) => {
+      const props = fields.map(([, prop]) => prop).filter((p, i) => !(i === 0 && p === 'metadata' && name.endsWith('Props')));
+      return props.join() !== [...props].sort().join() && !props.some(p => RENAMED_PROPERTIES.has(p));
+    });
+    expect(unsorted.map(m => m.name)).toEqual([]);
+  });
+
+  test('an object holding a renamed property goes through its mappers; the others do not, with the same bytes', () => {
+    const build = (app: App) => {
+      const chart = new Chart(app, 'c');
+      new k8s.KubeService(chart, 'svc', { metadata: { name: 'db' }, spec: { clusterIp: 'None', ports: [{ port: 3306, targetPort: k8s.IntOrString.fromString('mysql') }] } });
+      new k8s.KubePersistentVolumeClaim(chart, 'pvc', { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: k8s.Quantity.fromString('1Gi') } } } });
+      return chart;
+    };
+    const theirs = build(new App({ outdir: 'unused' })).toJson();
+    const chart = build(new App({ outdir: 'unused' }));
+    const service = jest.spyOn(k8s.KubeService.prototype, 'toJson');
+    const claim = jest.spyOn(k8s.KubePersistentVolumeClaim.prototype, 'toJson');
+    try {
+      const ours = resolvingDirectly(() => chart.toJson(), chart);
+      expect(JSON.stringify(ours)).toBe(JSON.stringify(theirs));
+      expect(ours[0].spec).toEqual({ clusterIP: 'None', ports: [{ port: 3306, targetPort: 'mysql' }] });
+      expect(ours[1].spec.resources).toEqual({ requests: { storage: '1Gi' } });
+      expect([service.mock.calls.length, claim.mock.calls.length]).toEqual([1, 0]);
+    } finally {
+      service.mockRestore();
+      claim.mockRestore();
+    }
   });
 });

@@ -287,7 +287,7 @@ export class WordPressChart extends Chart {
    * with tokens resolved in one walk (lib/k8s/resolve-directly.ts; same bytes, tested).
    */
   public toJson(): any[] {
-    const objects = resolvingDirectly(() => renderingEachObjectOnce(this, () => super.toJson()));
+    const objects = resolvingDirectly(() => renderingEachObjectOnce(this, () => super.toJson()), this);
     return this.assignedUids || this.mesh ? objects.map(o => this.platformPods(o)) : objects;
   }
 

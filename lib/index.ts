@@ -15,7 +15,8 @@ export type {
   ResolvedMariaDbReplication,
 } from './constructs/mariadb-statefulset';
 export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WhenUnsatisfiable, WordPressApp } from './constructs/wordpress-app';
-export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling } from './constructs/wordpress-app';
+export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling, WordPressMetrics } from './constructs/wordpress-app';
+export { APACHE_EXPORTER_DEFAULT_IMAGE, APACHE_EXPORTER_PORT } from './constructs/apache-metrics';
 export { WordPressCron } from './constructs/wordpress-cron';
 export type { WordPressCronProps } from './constructs/wordpress-cron';
 export { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, TlsMode } from './constructs/ingress-rule';

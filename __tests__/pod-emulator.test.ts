@@ -5,6 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { echoBlock, imageConfig, instructions } from './support/pod-emulator/dockerfile';
 import { expandVars, imageInfo, parseImage, REFERENCE_IMAGES, resolvePod } from './support/pod-emulator';
+import { APACHE_EXPORTER_DEFAULT_IMAGE } from '../lib/constructs/apache-metrics';
+import { WORDPRESS_DEFAULT_IMAGE } from '../lib/constructs/wordpress-app';
 
 const haveReference = fs.existsSync(REFERENCE_IMAGES);
 const withReference = haveReference ? describe : describe.skip;
@@ -92,6 +94,9 @@ withReference('the image catalogue reads the reference Dockerfiles', () => {
     expect(plan.notEmulated.join('\n')).toMatch(/container mysqld-exporter \(sidecar prom\/mysqld-exporter:v0.15.1, not run/);
     expect(() => resolvePod(pod({ containers: [exporter, { name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/main container mysqld-exporter .* only as a sidecar/);
     expect(() => resolvePod(pod({ initContainers: [exporter], containers: [{ name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/init container mysqld-exporter .* only as a sidecar/);
+    const apache = resolvePod(pod({ containers: [{ name: 'wordpress', image: WORDPRESS_DEFAULT_IMAGE }, { name: 'apache-exporter', image: APACHE_EXPORTER_DEFAULT_IMAGE }] }), noSources);
+    expect(apache.containers.map(c => c.name)).toEqual(['wordpress']);
+    expect(apache.skipped).toEqual([{ name: 'apache-exporter', image: APACHE_EXPORTER_DEFAULT_IMAGE, reason: expect.stringMatching(/Go binary/) }]);
     // Any other unknown image is still an error.
     expect(() => resolvePod(pod({ containers: [{ name: 'mariadb', image: 'mariadb:11.4' }, { name: 'x', image: 'nginx:1.27' }] }), noSources)).toThrow(/not in the pod emulator's image catalogue/);
   });

@@ -266,6 +266,8 @@ const CATALOGUE: readonly CatalogueEntry[] = [
 export const NOT_EMULATED_SIDECAR_IMAGES: Readonly<Record<string, string>> = {
   'prom/mysqld-exporter': 'mysqld-exporter (metrics.enabled) is a Go binary of the Prometheus project with no reference Dockerfile here; '
     + 'the MariaDB server beside it runs as usual, and its my.cnf init container (mariadb image) runs and is checked',
+  'quay.io/lusitaniae/apache-exporter': 'apache_exporter (metrics.enabled) is a Go binary with no reference Dockerfile here; Apache beside it runs '
+    + 'with the rendered conf, status listener included, and __tests__/apache-metrics.integration.test.ts runs Debian\'s build of the exporter against it',
 };
 
 /** Why `image` is a sidecar the emulator does not run, or undefined when it may be emulated. */

@@ -327,6 +327,22 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
     }
   });
 
+  test('WordPress (metrics.enabled): mod_status answers inside the pod on the loopback port the exporter scrapes, not on the pod IP, and port 80 refuses it', async () => {
+    const exporter = only(objects, 'Deployment').spec.template.spec.containers.find((c: any) => c.name === 'apache-exporter');
+    const scrape = exporter.args.find((a: string) => a.startsWith('--scrape_uri=')).slice('--scrape_uri='.length);
+    const port = Number(new URL(scrape).port);
+    // The exporter sidecar itself is not run (no image layout for it): its request, from inside the pod.
+    const inside = await wp.exec(['curl', '-sS', '--max-time', '5', '-w', '\n%{http_code}', scrape]);
+    expect(inside.stdout).toMatch(/^ServerMPM: prefork$/m);
+    expect(inside.stdout.trim().split('\n').pop()).toBe('200');
+    const fromNode = await cluster.curl(['-sS', '--max-time', '5', '-o', '/dev/null', `http://${wp.ip}:${port}/server-status?auto`]);
+    expect(fromNode.code).not.toBe(0);
+    expect(fromNode.stderr).toMatch(/Couldn't connect|Connection refused|Failed to connect/i);
+    for (const headers of [{}, { 'X-Forwarded-For': '127.0.0.1' }] as Array<Record<string, string>>) {
+      expect([headers, (await cluster.http(`http://${wp.ip}/server-status?auto`, { headers })).status]).toEqual([headers, 403]);
+    }
+  });
+
   test('nothing was written outside the writable mounts (the read-only root lists every failed write)', () => {
     const failed = [...readOnlyWrites(db.logs()), ...readOnlyWrites(wp.logs())];
     note(`failed writes on the read-only roots: ${failed.length ? failed.map(f => f.path).join(', ') : 'none'}`);

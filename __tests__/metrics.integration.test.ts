@@ -5,7 +5,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseAllDocuments } from 'yaml';
-import { REPO, tempDir } from './support/fixtures';
+import { REPO, readmeMonitoringStatement, tempDir } from './support/fixtures';
 import { mariadbAvailable, MariaDbInstance, startMariaDb } from './support/mariadb-server';
 
 jest.setTimeout(120_000);
@@ -15,15 +15,6 @@ if (!available.ok) console.warn(`Skipping the monitoring user integration tests:
 const describeMariaDb = available.ok ? describe : describe.skip;
 
 const PASSWORD = 'mon-Pw/+=#;1 $x';
-
-/** The statement of README "Metrics", with the Secret's value where the README reads it with kubectl. */
-function readmeStatement(password: string): string {
-  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('## Backups, restores'));
-  const line = section.split('\n').find(l => l.startsWith('CREATE USER'));
-  expect(line).toBeDefined();
-  return line!.replace(/\$\(kubectl [^)]*\)/, password);
-}
 
 function renderedInitContainer(): any {
   const docs = parseAllDocuments(fs.readFileSync(path.join(REPO, 'dist', 'prod', 'blog', 'app.k8s.yaml'), 'utf8')).map(d => d.toJS());
@@ -39,7 +30,7 @@ describeMariaDb('the monitoring user (metrics.enabled) on a real server', () => 
   beforeAll(async () => {
     db = await startMariaDb({ extraCnf: 'skip-name-resolve = ON' });
     dir = tempDir('monitoring-user-');
-    await db.sql(readmeStatement(PASSWORD));
+    await db.sql(readmeMonitoringStatement(PASSWORD));
     // The init container exactly as rendered, with the Secret file and the emptyDir in a temp dir
     // and the test server's port for the pod's 3306.
     const init = renderedInitContainer();

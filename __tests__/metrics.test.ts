@@ -1,5 +1,6 @@
 // Metrics and alerts (metrics.enabled): the mysqld-exporter sidecar, its my.cnf written from the
-// Secret file, the ServiceMonitor and the PrometheusRule, whose expressions are parsed as PromQL.
+// Secret file, the apache_exporter sidecar and Apache's loopback-only status listener, the
+// ServiceMonitors and the PrometheusRule, whose expressions are parsed as PromQL.
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -9,6 +10,10 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { SiteConfig } from '../lib/config/schema';
 import { MYSQLD_EXPORTER_DEFAULT_IMAGE, MYSQLD_EXPORTER_PORT, MariaDbStatefulSet } from '../lib/constructs/mariadb-statefulset';
 import { SiteMonitoring } from '../lib/constructs/site-monitoring';
+import { APACHE_EXPORTER_DEFAULT_IMAGE, APACHE_EXPORTER_PORT, APACHE_MAX_REQUEST_WORKERS, APACHE_STATUS_PORT } from '../lib/constructs/apache-metrics';
+import { WordPressApp } from '../lib/constructs/wordpress-app';
+import { StorageClaims } from '../lib/constructs/storage-claims';
+import { checksum } from '../lib/k8s/pod-spec';
 import { exampleSites, siteObjects, tempDir } from './support/fixtures';
 import { validateManifests } from './support/k8s-schema';
 
@@ -19,6 +24,11 @@ const REPLICATED: SiteConfig = {
   metrics: { enabled: true, user: 'prom', labels: { release: 'kps' } },
 };
 const NO_BACKUP: SiteConfig = { ...STANDALONE, backup: { enabled: false } };
+const CANARY: SiteConfig = {
+  wordpress: { content: { accessModes: ['ReadWriteMany'] }, canary: { image: 'wordpress:6.9-php8.3-apache', weight: 10 } },
+  exposure: { host: 'c.example.com', tls: { mode: 'reencrypt', secretName: 'c', backendSecret: 'c-backend' } },
+  metrics: { enabled: true, apacheExporterImage: 'quay.io/lusitaniae/apache-exporter:v1.0.10' },
+};
 
 const one = (objects: any[], kind: string) => {
   const found = objects.filter(o => o.kind === kind);
@@ -27,6 +37,10 @@ const one = (objects: any[], kind: string) => {
 };
 const container = (sts: any, name: string) => [...sts.spec.template.spec.initContainers ?? [], ...sts.spec.template.spec.containers].find((c: any) => c.name === name);
 const alerts = (objects: any[]) => one(objects, 'PrometheusRule').spec.groups.flatMap((g: any) => g.rules);
+const named = (objects: any[], kind: string, name: string) => objects.find(o => o.kind === kind && o.metadata.name === name);
+/** The WordPress Deployments (stable first), each with its pod spec and rendered Apache conf. */
+const webs = (objects: any[]) => objects.filter(o => o.kind === 'Deployment' && o.metadata.labels['app.kubernetes.io/name'] === 'wordpress')
+  .map(d => ({ deployment: d, apacheConf: named(objects, 'ConfigMap', `${d.metadata.name}-apache`)?.data['zz-cdk8s.conf'] as string | undefined }));
 
 /** Every syntax error the maintained PromQL grammar (the one Prometheus's own UI uses) finds in `expr`. */
 function promqlErrors(expr: string): string[] {
@@ -70,6 +84,7 @@ const SITES = [
   { label: 'standalone', objects: siteObjects(STANDALONE, 'm') },
   { label: 'replicated', objects: siteObjects(REPLICATED, 'r') },
   { label: 'no backup', objects: siteObjects(NO_BACKUP, 'n') },
+  { label: 'canary', objects: siteObjects(CANARY, 'c') },
 ];
 
 test('prod.yaml shows metrics on blog, with replication and autoscaling', () => {
@@ -83,9 +98,11 @@ describe.each(SITES)('$label', ({ objects }) => {
   const ns = one(objects, 'Namespace').metadata.name;
   const sts = one(objects, 'StatefulSet');
 
-  test('the monitoring objects validate strictly (ServiceMonitor and PrometheusRule against their CRDs)', () => {
-    const metricsService = objects.find(o => o.kind === 'Service' && o.metadata.name === 'mariadb-metrics');
-    expect(validateManifests([one(objects, 'ServiceMonitor'), one(objects, 'PrometheusRule'), metricsService, sts])).toEqual([]);
+  test('the monitoring objects validate strictly (ServiceMonitors and PrometheusRule against their CRDs)', () => {
+    const metricsServices = objects.filter(o => o.kind === 'Service' && o.metadata.name.endsWith('-metrics'));
+    expect(metricsServices.map(s => s.metadata.name)).toEqual(['mariadb-metrics', ...webs(objects).map(w => `${w.deployment.metadata.name}-metrics`)]);
+    const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
+    expect(validateManifests([...monitors, one(objects, 'PrometheusRule'), ...metricsServices, sts, ...webs(objects).map(w => w.deployment)])).toEqual([]);
   });
 
   test('every alert parses as PromQL, is limited to the site\'s namespace, and has a severity and a summary', () => {
@@ -107,6 +124,7 @@ describe.each(SITES)('$label', ({ objects }) => {
     expect(names).toEqual([
       'MariaDbDown',
       ...replicated ? ['MariaDbReplicationStopped', 'MariaDbReplicationLagging'] : [],
+      'ApacheDown', 'ApacheWorkersBusy',
       ...backup ? ['BackupTooOld'] : [],
       'PodRestarting', 'VolumeAlmostFull',
     ]);
@@ -122,21 +140,27 @@ describe.each(SITES)('$label', ({ objects }) => {
     expect(byName.VolumeAlmostFull.expr).toMatch(/kubelet_volume_stats_used_bytes\{.*\} \/ kubelet_volume_stats_capacity_bytes\{.*\} > 0.85$/);
   });
 
-  test('the ServiceMonitor selects exactly the metrics Service, whose port reaches the exporter of every database pod', () => {
-    const sm = one(objects, 'ServiceMonitor');
-    expect(sm.spec.namespaceSelector).toEqual({ matchNames: [ns] });
-    const services = objects.filter(o => o.kind === 'Service'
-      && Object.entries<string>(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels[k] === v));
-    expect(services.map(s => s.metadata.name)).toEqual(['mariadb-metrics']);
-    const [svc] = services;
-    const port = svc.spec.ports.find((p: any) => p.name === sm.spec.endpoints[0].port);
-    expect(port.port).toBe(MYSQLD_EXPORTER_PORT);
-    // The rules select job="<Service name>", which prometheus-operator gives the scraped targets.
-    expect(alerts(objects)[0].expr).toContain(`job="${svc.metadata.name}"`);
-    const podLabels = sts.spec.template.metadata.labels;
-    expect(Object.entries<string>(svc.spec.selector).every(([k, v]) => podLabels[k] === v)).toBe(true);
-    const exporterPort = container(sts, 'mysqld-exporter').ports.find((p: any) => p.name === port.targetPort);
-    expect(exporterPort.containerPort).toBe(MYSQLD_EXPORTER_PORT);
+  test('each ServiceMonitor selects exactly one metrics Service, whose port reaches the exporter of every pod of its workload', () => {
+    const monitors = objects.filter(o => o.kind === 'ServiceMonitor');
+    const workloads = [sts, ...webs(objects).map(w => w.deployment)];
+    expect(monitors.map(m => m.metadata.name)).toEqual(workloads.map(w => w.metadata.name));
+    monitors.forEach((sm, i) => {
+      expect(sm.spec.namespaceSelector).toEqual({ matchNames: [ns] });
+      const services = objects.filter(o => o.kind === 'Service'
+        && Object.entries<string>(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels[k] === v));
+      expect(services.map(s => s.metadata.name)).toEqual([`${sm.metadata.name}-metrics`]);
+      const [svc] = services;
+      expect(svc.spec.ports).toHaveLength(1);
+      const port = svc.spec.ports.find((p: any) => p.name === sm.spec.endpoints[0].port);
+      const podLabels = workloads[i].spec.template.metadata.labels;
+      expect(Object.entries<string>(svc.spec.selector).every(([k, v]) => podLabels[k] === v)).toBe(true);
+      const exporterPorts = workloads[i].spec.template.spec.containers.flatMap((c: any) => c.ports ?? []).filter((p: any) => p.name === port.targetPort);
+      expect(exporterPorts.map((p: any) => p.containerPort)).toEqual([port.port]);
+      // The rules select job="<Service name>", which prometheus-operator gives the scraped targets.
+      expect(alerts(objects).some((r: any) => r.expr.includes(`job="${svc.metadata.name}"`))).toBe(true);
+    });
+    expect(named(objects, 'Service', 'mariadb-metrics').spec.ports[0].port).toBe(MYSQLD_EXPORTER_PORT);
+    for (const w of webs(objects)) expect(named(objects, 'Service', `${w.deployment.metadata.name}-metrics`).spec.ports[0].port).toBe(APACHE_EXPORTER_PORT);
   });
 
   test('the exporter is pinned, restricted, read-only, sized with memory limit = request, and gets its password only as a file', () => {
@@ -157,6 +181,94 @@ describe.each(SITES)('$label', ({ objects }) => {
     for (const c of [...sts.spec.template.spec.initContainers, ...sts.spec.template.spec.containers]) {
       for (const e of c.env ?? []) expect([c.name, e.name, e.valueFrom]).toEqual([c.name, e.name, undefined]);
     }
+  });
+});
+
+describe.each(SITES)('$label: WordPress metrics', ({ objects }) => {
+  const apps = webs(objects);
+  const podSpec = (d: any) => d.spec.template.spec;
+  const exporterOf = (d: any) => podSpec(d).containers.find((c: any) => c.name === 'apache-exporter');
+
+  test('every WordPress Deployment (both tracks) runs apache_exporter, pinned, restricted, sized with memory limit = request', () => {
+    expect(apps.length).toBeGreaterThanOrEqual(1);
+    for (const { deployment } of apps) {
+      const exporter = exporterOf(deployment);
+      expect(podSpec(deployment).containers.map((c: any) => c.name)).toEqual(['wordpress', 'apache-exporter']);
+      expect(exporter.image).toMatch(/^quay\.io\/lusitaniae\/apache-exporter:v\d+\.\d+\.\d+$/);
+      expect(exporter.securityContext).toMatchObject({
+        runAsNonRoot: true, runAsUser: 65534, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(exporter.resources.limits.memory).toBe(exporter.resources.requests.memory);
+      // It reads nothing from disk and gets no environment: no Secret can reach it.
+      expect([exporter.env, exporter.envFrom, exporter.volumeMounts]).toEqual([undefined, undefined, undefined]);
+      for (const p of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+        const handler = exporter[p].tcpSocket ?? exporter[p].httpGet;
+        expect([p, handler.port]).toEqual([p, 'metrics']);
+      }
+      expect(exporter.ports).toEqual([{ name: 'metrics', containerPort: APACHE_EXPORTER_PORT, protocol: 'TCP' }]);
+      expect(exporter.args).toContain(`--web.listen-address=:${APACHE_EXPORTER_PORT}`);
+    }
+  });
+
+  test('Apache serves mod_status on a loopback-only listener, which the exporter scrapes; no container port or Service reaches it', () => {
+    for (const { deployment, apacheConf } of apps) {
+      const conf = apacheConf!;
+      const listens = [...conf.matchAll(/^\s*Listen\s+(\S+)/gm)].map(m => m[1]);
+      const loopback = listens.filter(l => l.startsWith('127.0.0.1:'));
+      expect(loopback).toEqual([`127.0.0.1:${APACHE_STATUS_PORT}`]);
+      const vhost = new RegExp(`<VirtualHost 127\\.0\\.0\\.1:${APACHE_STATUS_PORT}>([\\s\\S]*?)</VirtualHost>`).exec(conf)![1];
+      expect(vhost).toMatch(/<Location "\/server-status">\s*SetHandler server-status\s*Require ip 127\.0\.0\.1\s*<\/Location>/);
+      expect(vhost).toMatch(/AllowOverride None/);
+      // Outside any VirtualHost: what every other listener (80, 8443) answers for /server-status.
+      const mainServer = conf.replace(/<VirtualHost[\s\S]*?<\/VirtualHost>/g, '');
+      expect(mainServer).toMatch(/<Location "\/server-status">\s*Require all denied\s*<\/Location>/);
+      expect(mainServer).not.toContain('SetHandler server-status');
+      expect(mainServer).toContain(`MaxRequestWorkers ${APACHE_MAX_REQUEST_WORKERS}`);
+      expect(mainServer).toContain(`ServerLimit ${APACHE_MAX_REQUEST_WORKERS}`);
+      expect(exporterOf(deployment).args).toContain(`--scrape_uri=http://127.0.0.1:${APACHE_STATUS_PORT}/server-status?auto`);
+      const containerPorts = podSpec(deployment).containers.flatMap((c: any) => c.ports.map((p: any) => p.containerPort));
+      expect(containerPorts).not.toContain(APACHE_STATUS_PORT);
+      const servicePorts = objects.filter(o => o.kind === 'Service').flatMap(o => o.spec.ports.map((p: any) => p.port));
+      expect(servicePorts).not.toContain(APACHE_STATUS_PORT);
+    }
+  });
+
+  test('the config checksum of the pods covers the Apache conf, so a change to it rolls them', () => {
+    for (const { deployment } of apps) {
+      const name = deployment.metadata.name;
+      const data = { php: named(objects, 'ConfigMap', `${name}-php`).data, apache: named(objects, 'ConfigMap', `${name}-apache`).data };
+      expect(deployment.spec.template.metadata.annotations['checksum/config']).toBe(checksum(data));
+      expect(podSpec(deployment).volumes).toContainEqual({ name: 'apache-config', configMap: { name: `${name}-apache` } });
+    }
+  });
+
+  test('only the Prometheus namespace reaches the exporter port, and no policy admits the status port', () => {
+    const policies = objects.filter(o => o.kind === 'NetworkPolicy');
+    const ingressPorts = (p: any) => (p.spec.ingress ?? []).flatMap((r: any) => (r.ports ?? []).map((x: any) => x.port));
+    for (const { deployment } of apps) {
+      const selected = policies.filter(p => p.spec.policyTypes.includes('Ingress') && Object.entries<string>(p.spec.podSelector.matchLabels ?? {})
+        .every(([k, v]) => deployment.spec.template.metadata.labels[k] === v));
+      const admitting = selected.filter(p => ingressPorts(p).includes(APACHE_EXPORTER_PORT));
+      expect(admitting.map(p => p.metadata.name)).toEqual([`allow-prometheus-to-${deployment.metadata.name}`]);
+      expect(admitting[0].spec.ingress).toEqual([{
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+        ports: [{ protocol: 'TCP', port: APACHE_EXPORTER_PORT }],
+      }]);
+      expect(selected.flatMap(ingressPorts)).not.toContain(APACHE_STATUS_PORT);
+    }
+  });
+
+  test('the Apache alerts watch every WordPress exporter by its Service', () => {
+    const byName = Object.fromEntries(alerts(objects).map((r: any) => [r.alert, r]));
+    const jobs = apps.map(a => `${a.deployment.metadata.name}-metrics`);
+    for (const job of jobs) expect(byName.ApacheDown.expr).toContain(`absent(up{namespace="${one(objects, 'Namespace').metadata.name}", job="${job}"})`);
+    const matcher = jobs.length === 1 ? `job="${jobs[0]}"` : `job=~"${jobs.join('|')}"`;
+    for (const metric of ['apache_up', 'apache_exporter_scrape_failures_total']) {
+      expect(selectors(byName.ApacheDown.expr).find(x => x.metric === metric)!.matchers).toContain(matcher);
+    }
+    expect(selectors(byName.ApacheWorkersBusy.expr).map(x => x.metric)).toEqual(['apache_workers', 'apache_scoreboard']);
+    expect(byName.ApacheWorkersBusy.expr).toMatch(/state="busy"\}\) \/ sum by \(namespace, job, pod\) \(apache_scoreboard\{[^}]*\}\) > 0.9$/);
   });
 });
 
@@ -215,6 +327,11 @@ describe('the exporter-config init container, run from the rendered YAML', () =>
 describe('library errors', () => {
   const chart = () => new Chart(Testing.app(), 'site', { namespace: 'site', disableResourceNameHashes: true });
   const secret = (c: Chart) => kplus.Secret.fromSecretName(c, 'S', 'db');
+  const wordpress = (c: Chart, metrics: { image?: string } | undefined) => {
+    const database = { host: 'db', port: 3306, databaseName: 'wp', username: 'wp', credentials: { secret: kplus.Secret.fromSecretName(c, 'WpDb', 'db'), passwordKey: 'p' } };
+    const content = new StorageClaims(c, 'Storage', {}).content;
+    return new WordPressApp(c, 'WordPress', { database, content, keys: kplus.Secret.fromSecretName(c, 'K', 'keys'), replicas: 1, metrics });
+  };
 
   test('an exporter image that is not pinned is refused', () => {
     for (const image of ['prom/mysqld-exporter', 'prom/mysqld-exporter:latest']) {
@@ -235,12 +352,30 @@ describe('library errors', () => {
     expect(() => new SiteMonitoring(c, 'M', { database })).toThrow(/has no exporter; build the MariaDbStatefulSet with metrics/);
   });
 
+  test('an Apache exporter image that is not pinned is refused', () => {
+    for (const image of ['quay.io/lusitaniae/apache-exporter', 'quay.io/lusitaniae/apache-exporter:latest']) {
+      const c = chart();
+      expect(() => wordpress(c, { image })).toThrow(/WordPressApp: metrics.image .*(has no tag|uses "latest")/);
+    }
+  });
+
+  test('SiteMonitoring needs WordPress Deployments with an exporter', () => {
+    const c = chart();
+    const database = new MariaDbStatefulSet(c, 'Db', { credentials: { secret: secret(c) }, metrics: {} });
+    const web = wordpress(c, undefined);
+    expect(() => new SiteMonitoring(c, 'M', { database, web: [web] })).toThrow(/WordPress "wordpress" has no exporter; build the WordPressApp with metrics: \{\}/);
+  });
+
   test('without metrics nothing of this is rendered', () => {
     const objects = siteObjects({ exposure: { host: 'x.example.com' } }, 'x');
     expect(objects.filter(o => ['ServiceMonitor', 'PrometheusRule'].includes(o.kind) || o.metadata.name === 'mariadb-metrics')).toEqual([]);
     expect(JSON.stringify(objects)).not.toContain('mysqld-exporter');
+    expect(JSON.stringify(objects)).not.toMatch(/apache-exporter|server-status|wordpress-metrics/);
     const c = chart();
     new MariaDbStatefulSet(c, 'Db', { credentials: { secret: secret(c) }, metrics: {} });
     expect(container(one(Testing.synth(c), 'StatefulSet'), 'mysqld-exporter').image).toBe(MYSQLD_EXPORTER_DEFAULT_IMAGE);
+    const w = chart();
+    wordpress(w, {});
+    expect(container(one(Testing.synth(w), 'Deployment'), 'apache-exporter').image).toBe(APACHE_EXPORTER_DEFAULT_IMAGE);
   });
 });

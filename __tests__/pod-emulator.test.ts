@@ -5,6 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { echoBlock, imageConfig, instructions } from './support/pod-emulator/dockerfile';
 import { expandVars, imageInfo, parseImage, REFERENCE_IMAGES, resolvePod } from './support/pod-emulator';
+import { APACHE_EXPORTER_DEFAULT_IMAGE } from '../lib/constructs/apache-metrics';
+import { MYSQLD_EXPORTER_DEFAULT_IMAGE } from '../lib/constructs/mariadb-statefulset';
+import { WORDPRESS_DEFAULT_IMAGE } from '../lib/constructs/wordpress-app';
 
 const haveReference = fs.existsSync(REFERENCE_IMAGES);
 const withReference = haveReference ? describe : describe.skip;
@@ -83,16 +86,16 @@ withReference('the image catalogue reads the reference Dockerfiles', () => {
     expect(() => resolvePod(pod({}, { hostNetwork: true }), noSources)).toThrow(/hostNetwork/);
   });
 
-  test('a sidecar of an image it cannot lay out is left out and reported, only as a sidecar', () => {
-    const exporter = { name: 'mysqld-exporter', image: 'prom/mysqld-exporter:v0.15.1' };
+  test('the exporter images, which have no reference Dockerfile here, run their binary name with the pod spec\'s args; other unknown images are errors', () => {
     const pod = (spec: any) => ({ kind: 'Pod', metadata: { name: 'p' }, spec });
-    const plan = resolvePod(pod({ containers: [{ name: 'mariadb', image: 'mariadb:11.4' }, exporter] }), noSources);
-    expect(plan.containers.map(c => c.name)).toEqual(['mariadb']);
-    expect(plan.skipped).toEqual([{ name: 'mysqld-exporter', image: 'prom/mysqld-exporter:v0.15.1', reason: expect.stringMatching(/Go binary/) }]);
-    expect(plan.notEmulated.join('\n')).toMatch(/container mysqld-exporter \(sidecar prom\/mysqld-exporter:v0.15.1, not run/);
-    expect(() => resolvePod(pod({ containers: [exporter, { name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/main container mysqld-exporter .* only as a sidecar/);
-    expect(() => resolvePod(pod({ initContainers: [exporter], containers: [{ name: 'mariadb', image: 'mariadb:11.4' }] }), noSources)).toThrow(/init container mysqld-exporter .* only as a sidecar/);
-    // Any other unknown image is still an error.
+    const exporter = { name: 'apache-exporter', image: APACHE_EXPORTER_DEFAULT_IMAGE, args: ['--scrape_uri=http://127.0.0.1:8080/server-status?auto'] };
+    const plan = resolvePod(pod({ containers: [{ name: 'wordpress', image: WORDPRESS_DEFAULT_IMAGE }, exporter] }), noSources);
+    expect(plan.containers.map(c => [c.name, c.argv])).toEqual([
+      ['wordpress', ['docker-entrypoint.sh', 'apache2-foreground']],
+      ['apache-exporter', ['/bin/apache_exporter', '--scrape_uri=http://127.0.0.1:8080/server-status?auto']],
+    ]);
+    expect(imageInfo(MYSQLD_EXPORTER_DEFAULT_IMAGE).entrypoint).toEqual(['/bin/mysqld_exporter']);
+    expect(imageInfo(APACHE_EXPORTER_DEFAULT_IMAGE).reference).toMatch(/Lusitaniae\/apache_exporter Dockerfile/);
     expect(() => resolvePod(pod({ containers: [{ name: 'mariadb', image: 'mariadb:11.4' }, { name: 'x', image: 'nginx:1.27' }] }), noSources)).toThrow(/not in the pod emulator's image catalogue/);
   });
 });

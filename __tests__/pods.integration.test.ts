@@ -8,7 +8,7 @@ import * as path from 'path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadEnvironment } from '../lib/config/load';
 import { renderEnvironments } from '../lib/render/render';
-import { readTree, REPO } from './support/fixtures';
+import { readmeMonitoringStatement, readTree, REPO } from './support/fixtures';
 import { mariadbAvailable } from './support/mariadb-server';
 import {
   admitOpenShiftRestricted, Cluster, emulatorAvailable, forOpenShift, imageInfo, Pod, readOnlyWrites, referenceAvailable, removeLayers, resolvePod, workloads,
@@ -120,7 +120,6 @@ describeIf('every pod template in dist/ under the pod emulator', () => {
   test('each pod spec is read, its image is in the catalogue, and its securityContext maps to what the process gets', () => {
     const seen: string[] = [];
     const notEmulated = new Set<string>();
-    const skipped = new Set<string>();
     for (const { file, objects, openShift } of distManifests()) {
       // A site meant for OpenShift leaves its UIDs to the platform's admission (restricted SCC).
       const admit = openShift ? admitOpenShiftRestricted : (w: any) => w;
@@ -140,16 +139,14 @@ describeIf('every pod template in dist/ under the pod emulator', () => {
           expect(imageInfo(c.image).reference).toBeTruthy();
         }
         plan.notEmulated.forEach(n => notEmulated.add(n.replace(/=.*$/, '')));
-        // Only sidecars are ever left out: the main container of every pod is emulated.
-        expect(plan.containers.length).toBeGreaterThan(0);
-        plan.skipped.forEach(x => skipped.add(`${x.name} (${x.image}): ${x.reason}`));
+        // Every container runs, the exporter sidecars included.
+        expect(plan.containers.map(c => c.name)).toEqual((w.spec.template ?? w.spec.jobTemplate.spec.template).spec.containers.map((c: any) => c.name));
         seen.push(`${path.relative(path.join(REPO, 'dist'), file)} ${plan.workload}`);
       }
     }
     expect(seen.length).toBeGreaterThanOrEqual(9);
     note(`pod templates read: ${seen.length} (${seen.join(', ')})`);
     note(`not emulated (fields named by the emulator): ${[...notEmulated].sort().join('; ')}`);
-    if (skipped.size) note(`sidecars not run (image not emulated): ${[...skipped].sort().join('; ')}`);
   });
 });
 
@@ -325,6 +322,46 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
     } finally {
       fs.rmSync(file, { force: true });
     }
+  });
+
+  test('WordPress (metrics.enabled): mod_status answers inside the pod on the loopback port the exporter scrapes, not on the pod IP, and port 80 refuses it', async () => {
+    const exporter = only(objects, 'Deployment').spec.template.spec.containers.find((c: any) => c.name === 'apache-exporter');
+    const scrape = exporter.args.find((a: string) => a.startsWith('--scrape_uri=')).slice('--scrape_uri='.length);
+    const port = Number(new URL(scrape).port);
+    // The exporter's own request, from inside the pod.
+    const inside = await wp.exec(['curl', '-sS', '--max-time', '5', '-w', '\n%{http_code}', scrape]);
+    expect(inside.stdout).toMatch(/^ServerMPM: prefork$/m);
+    expect(inside.stdout.trim().split('\n').pop()).toBe('200');
+    const fromNode = await cluster.curl(['-sS', '--max-time', '5', '-o', '/dev/null', `http://${wp.ip}:${port}/server-status?auto`]);
+    expect(fromNode.code).not.toBe(0);
+    expect(fromNode.stderr).toMatch(/Couldn't connect|Connection refused|Failed to connect/i);
+    for (const headers of [{}, { 'X-Forwarded-For': '127.0.0.1' }] as Array<Record<string, string>>) {
+      expect([headers, (await cluster.http(`http://${wp.ip}/server-status?auto`, { headers })).status]).toEqual([headers, 403]);
+    }
+  });
+
+  test('the exporter sidecars run as their rendered users and pass their probes; each reports what its server says', async () => {
+    const metrics = async (pod: Pod, container: string) => {
+      await pod.waitUntilReady({ container, timeoutMs: 60_000 });
+      const c = pod.plan.containers.find(x => x.name === container)!;
+      const r = await cluster.http(`http://${pod.ip}:${c.ports.find(p => p.name === 'metrics')!.containerPort}/metrics`);
+      expect([container, r.status, r.error]).toEqual([container, 200, '']);
+      expect([container, c.uid, c.readOnlyRootFilesystem, c.capabilities]).toEqual([container, pod === db ? 999 : 65534, true, []]);
+      return (metric: string) => [...r.body.matchAll(new RegExp(`^${metric}(\\{[^}]*\\})? (\\S+)$`, 'gm'))].map(m => [m[1] ?? '', Number(m[2])]);
+    };
+    const apache = await metrics(wp, 'apache-exporter');
+    expect(apache('apache_up')).toEqual([['', 1]]);
+    expect(apache('apache_workers').find(([l]) => l === '{state="busy"}')![1]).toBeGreaterThanOrEqual(1);
+    expect(apache('apache_scoreboard').reduce((n, [, v]) => n + (v as number), 0)).toBe(150);
+    // mysqld-exporter read the 0600 my.cnf its init container wrote; once the README's user exists it logs in with it.
+    const sts = db.workload;
+    const init = sts.spec.template.spec.initContainers.find((c: any) => c.name === 'exporter-config');
+    const passwordFile = init.env.find((e: any) => e.name === 'MONITORING_PASSWORD_FILE').value;
+    // The same credentials volume as the server's, at the same path.
+    const secret = secretBehind(sts, sts.spec.template.spec.containers[0], passwordFile);
+    await sql(cluster, db, readmeMonitoringStatement(cluster.secretValue(secret.secret, secret.key)));
+    expect((await metrics(db, 'mysqld-exporter'))('mysql_up')).toEqual([['', 1]]);
+    note(`exporter sidecars: ${[...imageInfo(wp.plan.containers[1].image).differences, ...imageInfo(db.plan.containers[1].image).differences].join('; ')}`);
   });
 
   test('nothing was written outside the writable mounts (the read-only root lists every failed write)', () => {

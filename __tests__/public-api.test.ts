@@ -7,7 +7,7 @@ import { REPO } from './support/fixtures';
 
 // Values: classes, enums and constants that exist at run time.
 const VALUES = [
-  'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'GatewayRoute', 'IngressController',
+  'APACHE_EXPORTER_DEFAULT_IMAGE', 'APACHE_EXPORTER_PORT', 'AntiAffinity', 'AntiAffinityMode', 'ClaimSource', 'DeployerAccess', 'ExposureType', 'GatewayRoute', 'IngressController',
   'IngressRule', 'IngressTls', 'IssuerKind', 'IstioCanary', 'MARIADB_DEFAULT_IMAGE', 'MYSQLD_EXPORTER_DEFAULT_IMAGE', 'MYSQLD_EXPORTER_PORT', 'OpenShiftRoute', 'TlsMode', 'Track', 'MariaDbBackup', 'MariaDbRestore', 'MariaDbStatefulSet', 'NamespaceQuota',
   'NodeAffinityOperator', 'SiteMonitoring', 'SiteNetworkPolicies', 'StorageClaims', 'Topology', 'WORDPRESS_DEFAULT_IMAGE',
   'WORDPRESS_KEY_NAMES', 'WebAccess', 'WhenUnsatisfiable', 'WordPressApp', 'WordPressChart', 'WordPressCron',
@@ -21,7 +21,7 @@ const TYPES = [
   'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbMetrics', 'MariaDbRestoreProps', 'MetricsService', 'MetricsTarget',
   'MariaDbReplication', 'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
   'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResolvedMariaDbReplication', 'ResourceSpec', 'SiteConfig',
-  'SiteMonitoringProps', 'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressCronProps',
+  'SiteMonitoringProps', 'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressMetrics', 'WordPressCronProps',
 ];
 
 const INDEX = path.join(REPO, 'lib', 'index.ts');

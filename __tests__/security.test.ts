@@ -267,6 +267,8 @@ test.each(CONTROLS)('the "$control" check catches a pod spec that breaks it', ({
 const WEB_NEEDS = {
   image: /^wordpress:.*apache/, uid: 33, writable: ['/var/www/html', '/tmp', '/var/run/apache2', '/var/lock/apache2'],
   initContainers: { 'copy-wordpress': ['/var/www/html', '/tmp'] },
+  // A static Go binary that writes nothing and reads no file, as the image's own user (metrics.enabled).
+  sidecars: { 'apache-exporter': { image: /^quay\.io\/lusitaniae\/apache-exporter:v/, writable: [], uid: 65534 } },
 };
 interface ImageNeeds {
   readonly image: RegExp;
@@ -274,7 +276,7 @@ interface ImageNeeds {
   readonly writable: string[];
   readonly initContainers?: Record<string, string[]>;
   /** Containers of another image in the same pod, with what they write. */
-  readonly sidecars?: Record<string, { image: RegExp; writable: string[] }>;
+  readonly sidecars?: Record<string, { image: RegExp; writable: string[]; uid?: number }>;
 }
 const IMAGE_NEEDS: Record<string, ImageNeeds> = {
   'web': WEB_NEEDS,
@@ -315,7 +317,7 @@ describe.each(SITES)('$label: settings derived from the images', ({ objects, con
     for (const c of containersOf(p.spec)) {
       const sidecar = needs.sidecars?.[c.name];
       expect(c.image).toMatch(sidecar?.image ?? needs.image);
-      expect(effective(p.spec, c, 'runAsUser')).toBe(assigned ? undefined : needs.uid);
+      expect([c.name, effective(p.spec, c, 'runAsUser')]).toEqual([c.name, assigned ? undefined : sidecar?.uid ?? needs.uid]);
       const writableMounts = (c.volumeMounts ?? []).filter((m: any) => !m.readOnly).map((m: any) => m.mountPath);
       const isInit = (p.spec.initContainers ?? []).includes(c);
       const writable = isInit ? needs.initContainers?.[c.name] : sidecar?.writable ?? needs.writable;
@@ -549,7 +551,7 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
     namespace: security.prometheus?.namespaceSelector ?? { 'kubernetes.io/metadata.name': 'monitoring' },
     pod: { 'app.kubernetes.io/name': 'prometheus', ...security.prometheus?.podSelector },
   };
-  test(metrics ? 'Prometheus reaches exactly the exporter port of the database pods, and only Prometheus does'
+  test(metrics ? 'Prometheus reaches exactly the exporter ports of the database and WordPress pods, and only Prometheus does'
     : 'Prometheus reaches nothing (metrics are off)', () => {
     // What Prometheus reaches beyond what any source reaches (WordPress behind a NodePort).
     const open: string[] = [];
@@ -558,8 +560,17 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
         if (connects(net, prometheus, endpoint(p), port) && !connects(net, stranger, endpoint(p), port)) open.push(`${p.workload}:${port.port}`);
       }
     }
-    expect(open).toEqual(metrics ? [`${db.workload}:9104`] : []);
+    expect(open.sort()).toEqual(metrics ? [`${db.workload}:9104`, ...webPods.map(w => `${w.workload}:9117`)].sort() : []);
+    // Apache's status listener is on loopback, not the pod IP; no policy admits its port either.
+    for (const w of webPods) {
+      for (const from of [prometheus, stranger, controller]) expect([w.workload, from.name, connects(net, from, endpoint(w), { port: 8080, protocol: 'TCP' })]).toEqual([w.workload, from.name, false]);
+    }
     if (!metrics) return;
+    const apacheExporter: Port = { port: 9117, name: 'metrics', protocol: 'TCP' };
+    for (const w of webPods) {
+      expect(connects(net, stranger, endpoint(w), apacheExporter)).toBe(false);
+      expect(connects(net, controller, endpoint(w), apacheExporter)).toBe(false);
+    }
     const exporter: Port = { port: 9104, name: 'metrics', protocol: 'TCP' };
     expect(connects(net, stranger, endpoint(db), exporter)).toBe(false);
     expect(connects(net, controller, endpoint(db), exporter)).toBe(false);

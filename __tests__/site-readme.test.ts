@@ -93,6 +93,7 @@ test('the arrows are the connections the NetworkPolicies allow, read from the po
     `${ingress} TCP 80 Deployment_wordpress`,
     // metrics.enabled: Prometheus scrapes the exporters.
     'peer_pods_any_in_namespace_monitoring TCP 9104 StatefulSet_mariadb',
+    'peer_pods_any_in_namespace_monitoring TCP 9117 Deployment_wordpress',
   ].sort());
   // The primary's Service picks pod mariadb-0 by the label the StatefulSet controller sets.
   expect(arrows(siteReadme('prod', 'blog', objects))).toContain('Service_mariadb --> StatefulSet_mariadb');

@@ -2,6 +2,7 @@
 // and the types those props refer to. Internal helpers (pod-spec builders, the renderer, the config
 // loader) are imported by path inside the project; __tests__/public-api.test.ts lists every export.
 export type { ComponentIdentity } from './k8s/labels';
+export type { MetricsService } from './k8s/metrics-service';
 export type { IAffinityTarget, ProbeSettings, ProbeTimings, ResourceSpec } from './k8s/pod-spec';
 
 export { AntiAffinity, AntiAffinityMode, NodeAffinityOperator, Topology } from './constructs/anti-affinity';
@@ -10,11 +11,12 @@ export { ClaimSource, StorageClaims } from './constructs/storage-claims';
 export type { ClaimOptions, NfsVolumeOptions, StorageClaim, StorageClaimsProps } from './constructs/storage-claims';
 export { MARIADB_DEFAULT_IMAGE, MYSQLD_EXPORTER_DEFAULT_IMAGE, MYSQLD_EXPORTER_PORT, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
 export type {
-  DatabaseClient, MariaDbCredentials, MariaDbMetrics, MariaDbReplication, MetricsService, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+  DatabaseClient, MariaDbCredentials, MariaDbMetrics, MariaDbReplication, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
   ResolvedMariaDbReplication,
 } from './constructs/mariadb-statefulset';
 export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WhenUnsatisfiable, WordPressApp } from './constructs/wordpress-app';
-export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling } from './constructs/wordpress-app';
+export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling, WordPressMetrics } from './constructs/wordpress-app';
+export { APACHE_EXPORTER_DEFAULT_IMAGE, APACHE_EXPORTER_PORT } from './constructs/apache-metrics';
 export { WordPressCron } from './constructs/wordpress-cron';
 export type { WordPressCronProps } from './constructs/wordpress-cron';
 export { ExposureType, IngressController, IngressRule, IngressTls, IssuerKind, TlsMode } from './constructs/ingress-rule';

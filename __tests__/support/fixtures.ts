@@ -84,6 +84,18 @@ export function exampleSites(): Array<{ label: string; objects: any[] }> {
   });
 }
 
+/**
+ * The statement of README "Metrics" that creates the monitoring user, with `password` where the
+ * README reads the Secret with kubectl.
+ */
+export function readmeMonitoringStatement(password: string): string {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('## Backups, restores'));
+  const line = section.split('\n').find(l => l.startsWith('CREATE USER'));
+  if (!line) throw new Error('README "Metrics" has no CREATE USER statement');
+  return line.replace(/\$\(kubectl [^)]*\)/, password);
+}
+
 /** A fresh temporary directory, removed by the returned function. */
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -2,6 +2,7 @@ import { Chart, ChartProps } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { APACHE_EXPORTER_PORT } from '../constructs/apache-metrics';
 import { AntiAffinity, AntiAffinityMode, AntiAffinityOptions, NodeAffinityOperator, Topology } from '../constructs/anti-affinity';
 import { ExposureConfig, NamespacedPodsConfig, PlacementConfig, ProbesConfig, ResourcesConfig, SiteConfig, VolumeConfig } from '../config/schema';
 import { GatewayRoute } from '../constructs/gateway-route';
@@ -173,6 +174,7 @@ export class WordPressChart extends Chart {
       probes: probeSettings(wp.probes),
       placement: placement(wp.placement),
       podAnnotations: this.mesh ? { ...ISTIO_PROXY_SIZE } : undefined,
+      metrics: metrics && { image: metrics.apacheExporterImage },
     };
     const track = (name: string): Partial<WordPressAppProps> => ({
       httpsSecret: httpsSecret(name),
@@ -253,7 +255,7 @@ export class WordPressChart extends Chart {
     }
 
     if (metrics) {
-      this.monitoring = new SiteMonitoring(this, 'Monitoring', { database: this.database, backupCronJobName, labels: metrics.labels });
+      this.monitoring = new SiteMonitoring(this, 'Monitoring', { database: this.database, web: this.webApps(), backupCronJobName, labels: metrics.labels });
     }
 
     // --- security (network policies, RBAC, quotas): keep last, it reads what the chart holds ---
@@ -275,11 +277,19 @@ export class WordPressChart extends Chart {
       meshControlPlane: this.mesh ? namespacedPods(security.istiod) ?? ISTIOD : undefined,
       dns: namespacedPods(security.dns),
       internetEgress: security.allowInternetEgress,
-      metricsTargets: metrics && [{ name: this.database.name, selectorLabels: this.database.selectorLabels, port: MYSQLD_EXPORTER_PORT }],
+      metricsTargets: metrics && [
+        { name: this.database.name, selectorLabels: this.database.selectorLabels, port: MYSQLD_EXPORTER_PORT },
+        ...this.webApps().map(app => ({ name: app.name, selectorLabels: app.selectorLabels, port: APACHE_EXPORTER_PORT })),
+      ],
       prometheus: namespacedPods(security.prometheus),
     });
     new NamespaceQuota(this, 'Quota', { headroomPercent: security.quota?.headroomPercent });
     if (security.deployer?.enabled) new DeployerAccess(this, 'Deployer', { readSecrets: security.deployer.readSecrets });
+  }
+
+  /** The WordPress Deployments: the stable track and, with `wordpress.canary`, the canary. */
+  private webApps(): WordPressApp[] {
+    return this.canary ? [this.wordpress, this.canary] : [this.wordpress];
   }
 
   /**

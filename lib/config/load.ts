@@ -249,7 +249,11 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
     const wp = site.wordpress ?? {};
     const db = site.database ?? {};
     const backup = site.backup ?? {};
-    for (const [p, image] of [[`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image], [`${at}.metrics.exporterImage`, site.metrics?.exporterImage]] as const) {
+    const images = [
+      [`${at}.wordpress.image`, wp.image], [`${at}.database.image`, db.image],
+      [`${at}.metrics.exporterImage`, site.metrics?.exporterImage], [`${at}.metrics.apacheExporterImage`, site.metrics?.apacheExporterImage],
+    ] as const;
+    for (const [p, image] of images) {
       const problem = image ? imagePinProblem(image) : undefined;
       if (problem) err(p, `image ${show(image)} ${problem}`);
     }

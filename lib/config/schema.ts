@@ -318,14 +318,15 @@ const Security = Type.Object({
 
 const Metrics = Type.Object({
   enabled: Type.Optional(Type.Boolean({
-    description: 'Render a mysqld-exporter sidecar in the MariaDB pods, a ServiceMonitor and a PrometheusRule (prometheus-operator) with the site\'s alerts. '
-      + 'Needs the monitoring user (README "Metrics"). Default: false.',
+    description: 'Render a mysqld-exporter sidecar in the MariaDB pods, an apache_exporter sidecar in the WordPress pods (mod_status on a loopback-only port), '
+      + 'ServiceMonitors and a PrometheusRule (prometheus-operator) with the site\'s alerts. Needs the monitoring user (README "Metrics"). Default: false.',
   })),
   user: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Monitoring user the exporter logs in as (PROCESS, REPLICATION CLIENT, SLAVE MONITOR, SELECT only). Default: monitoring.',
     'x-hint': 'use letters, digits and "_" only, at most 80 characters',
   })),
   exporterImage: Type.Optional(Image('mysqld-exporter image (official prom/mysqld-exporter). Default: prom/mysqld-exporter:v0.15.1.')),
+  apacheExporterImage: Type.Optional(Image('apache_exporter image of the WordPress pods (upstream\'s quay.io/lusitaniae/apache-exporter). Default: quay.io/lusitaniae/apache-exporter:v1.1.1.')),
   labels: Type.Optional(Labels('Extra labels on the ServiceMonitor and PrometheusRule, for Prometheus\'s selectors (e.g. release: kube-prometheus-stack).')),
 }, { ...strict, description: 'Metrics and alerts for Prometheus (prometheus-operator CRDs).' });
 

@@ -3,11 +3,12 @@ import * as kplus from 'cdk8s-plus-27';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
+import { MetricsService, addMetricsService } from '../k8s/metrics-service';
 import { CONFIG_SCRIPT, READINESS_SCRIPT, SEED_SCRIPT, START_SCRIPT } from './mariadb-replication-scripts';
 import {
-  DEFAULT_RESOURCES, IAffinityTarget, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage, checksum, iniLines,
-  probe, resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
-  storageQuantity, workloadServiceAccount,
+  DEFAULT_RESOURCES, EXPORTER_RESOURCES, IAffinityTarget, METRICS_PORT_NAME, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage,
+  checksum, exporterProbes, iniLines, probe, resolveTimings, resourceRequirements, restrictedContainerSecurityContext,
+  restrictedPodSecurityContext, storageQuantity, workloadServiceAccount,
 } from '../k8s/pod-spec';
 
 /** The official MariaDB image, pinned to the 11.4 LTS series. */
@@ -64,16 +65,6 @@ export interface MariaDbMetrics {
    * @default 'monitoring'
    */
   readonly user?: string;
-}
-
-/** A Service in front of every pod's metrics port. */
-export interface MetricsService {
-  /** Name of the Service (the `job` label of what Prometheus scrapes through it). */
-  readonly name: string;
-  /** Labels of the Service, for a ServiceMonitor's selector. */
-  readonly labels: Record<string, string>;
-  /** Name of the Service port. */
-  readonly port: string;
 }
 
 /** Primary/replica replication inside the one StatefulSet. */
@@ -238,7 +229,6 @@ const CONFIG_SOURCE = '/etc/mariadb-config';
 const DATA_DIR = '/var/lib/mysql';
 const INIT_DIR = '/docker-entrypoint-initdb.d';
 const EXPORTER_CONFIG_DIR = '/etc/mysqld-exporter';
-const EXPORTER_RESOURCES: ResourceSpec = { cpu: kplus.Cpu.millis(50), cpuLimit: kplus.Cpu.millis(250), memory: Size.mebibytes(64) };
 /** server_id = base + ordinal; 0 would disable replication, so the ids start above it. */
 const SERVER_ID_BASE = 100;
 
@@ -345,19 +335,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     });
     const account = workloadServiceAccount(this, this.name, labels);
     this.addServices(labels);
-    if (this.metrics) {
-      // Its own Service, with its own component label for the ServiceMonitor to select, so that
-      // scraping reaches every pod and the client Services keep their one port.
-      const metricsLabels = objectLabels({ ...this.identity, component: 'database-metrics' });
-      this.metricsService = { name: `${this.name}-metrics`, labels: selectorLabels({ ...this.identity, component: 'database-metrics' }), port: 'metrics' };
-      new k8s.KubeService(this, 'MetricsService', {
-        metadata: { name: this.metricsService.name, labels: metricsLabels },
-        spec: {
-          clusterIp: 'None', selector: this.selectorLabels,
-          ports: [{ name: 'metrics', port: MYSQLD_EXPORTER_PORT, targetPort: k8s.IntOrString.fromString('metrics'), protocol: 'TCP' }],
-        },
-      });
-    }
+    if (this.metrics) this.metricsService = addMetricsService(this, this.name, this.identity, this.selectorLabels, MYSQLD_EXPORTER_PORT);
     this.statefulSet = this.addStatefulSet(props, labels, account.name);
     // Replicas connect to the primary like any other client.
     if (this.replication) this.addClient({ name: `${this.name}-replicas`, selectorLabels: this.selectorLabels });
@@ -491,20 +469,15 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
    * any) so that it can read the my.cnf the init container wrote with mode 0600.
    */
   private exporterContainer(metrics: Required<MariaDbMetrics>): k8s.Container {
-    const port = k8s.IntOrString.fromString('metrics');
     return {
       name: 'mysqld-exporter',
       image: metrics.image,
       imagePullPolicy: 'IfNotPresent',
       args: [`--config.my-cnf=${EXPORTER_CONFIG_DIR}/my.cnf`, `--web.listen-address=:${MYSQLD_EXPORTER_PORT}`],
-      ports: [{ name: 'metrics', containerPort: MYSQLD_EXPORTER_PORT, protocol: 'TCP' }],
+      ports: [{ name: METRICS_PORT_NAME, containerPort: MYSQLD_EXPORTER_PORT, protocol: 'TCP' }],
       resources: resourceRequirements(EXPORTER_RESOURCES),
       securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
-      // Only the exporter itself is probed, never through to the server: it answers with mysql_up 0
-      // while MariaDB is down, which is what the MariaDbDown alert needs.
-      startupProbe: probe({ tcpSocket: { port } }, STARTUP),
-      livenessProbe: probe({ tcpSocket: { port } }, LIVENESS),
-      readinessProbe: probe({ httpGet: { path: '/', port } }, READINESS),
+      ...exporterProbes({ startup: STARTUP, liveness: LIVENESS, readiness: READINESS }),
       volumeMounts: [{ name: 'exporter-config', mountPath: EXPORTER_CONFIG_DIR, readOnly: true }],
     };
   }

@@ -3,7 +3,10 @@ import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../../imports/prometheusrules-monitoring.coreos.com';
 import { ServiceMonitor } from '../../imports/servicemonitors-monitoring.coreos.com';
 import { objectLabels, siteInstance } from '../k8s/labels';
+import { MetricsService } from '../k8s/metrics-service';
+import { APACHE_MAX_REQUEST_WORKERS } from './apache-metrics';
 import { MariaDbStatefulSet } from './mariadb-statefulset';
+import { WordPressApp } from './wordpress-app';
 
 /** Share of a volume's capacity in use above which `VolumeAlmostFull` fires. */
 export const VOLUME_FULL_RATIO = 0.85;
@@ -11,10 +14,19 @@ export const VOLUME_FULL_RATIO = 0.85;
 /** A backup older than this (one daily run missed, plus slack for a slow dump) fires `BackupTooOld`. */
 export const BACKUP_MAX_AGE_HOURS = 26;
 
+/** Share of MaxRequestWorkers busy above which `ApacheWorkersBusy` fires: beyond the limit requests queue. */
+export const APACHE_BUSY_RATIO = 0.9;
+
 /** Props of `SiteMonitoring`. */
 export interface SiteMonitoringProps {
   /** The database; it must have been built with `metrics` (its exporter and `<name>-metrics` Service). */
   readonly database: MariaDbStatefulSet;
+  /**
+   * WordPress Deployments (stable, canary) to watch; each must have been built with `metrics` (its
+   * apache_exporter and `<name>-metrics` Service).
+   * @default none: no Apache ServiceMonitor or alerts
+   */
+  readonly web?: readonly WordPressApp[];
   /**
    * Name of the backup CronJob whose last success `BackupTooOld` watches (kube-state-metrics).
    * @default no backup alert (backups are off)
@@ -35,7 +47,7 @@ export interface SiteMonitoringProps {
 
 /**
  * What Prometheus (prometheus-operator) needs to watch a site: a ServiceMonitor for the database's
- * exporters and a PrometheusRule with the site's alerts, each with a `severity` label and a
+ * exporters, one for each WordPress Deployment's, and a PrometheusRule with the site's alerts, each with a `severity` label and a
  * `summary` annotation. Every expression is limited to the site's namespace, so that the rules of
  * many sites loaded into one Prometheus do not fire for each other. Besides the exporter, the rules
  * read kube-state-metrics (restarts, the backup CronJob) and the kubelet (volume use), which a
@@ -44,6 +56,8 @@ export interface SiteMonitoringProps {
 export class SiteMonitoring extends Construct {
   /** The ServiceMonitor of the database's `<name>-metrics` Service (a `ServiceMonitor` of imports/). */
   public readonly serviceMonitor: ApiObject;
+  /** The ServiceMonitors of the WordPress Deployments' `<name>-metrics` Services, in the order of `web`. */
+  public readonly webServiceMonitors: readonly ApiObject[];
   /** The alerting rules (a `PrometheusRule` of imports/). */
   public readonly rule: ApiObject;
 
@@ -57,16 +71,22 @@ export class SiteMonitoring extends Construct {
     if (!namespace) throw new Error('SiteMonitoring: the chart has no namespace; the alerts are scoped to one');
     const labels = { ...objectLabels({ name: 'wordpress', instance: siteInstance(this, props.instance), component: 'monitoring' }), ...props.labels };
     const job = db.metricsService.name;
+    const webServices = (props.web ?? []).map(app => {
+      if (!app.metricsService) throw new Error(`SiteMonitoring: WordPress "${app.name}" has no exporter; build the WordPressApp with metrics: {}`);
+      return app.metricsService;
+    });
 
-    this.serviceMonitor = new ServiceMonitor(this, 'ServiceMonitor', {
-      metadata: { name: db.name, labels },
+    const scrape = (id: string, name: string, service: MetricsService) => new ServiceMonitor(this, id, {
+      metadata: { name, labels },
       spec: {
-        selector: { matchLabels: db.metricsService.labels },
+        selector: { matchLabels: service.labels },
         namespaceSelector: { matchNames: [namespace] },
         // `job` then is the Service name, which the rules below select on.
-        endpoints: [{ port: db.metricsService.port, interval: '30s', scrapeTimeout: '10s' }],
+        endpoints: [{ port: service.port, interval: '30s', scrapeTimeout: '10s' }],
       },
     });
+    this.serviceMonitor = scrape('ServiceMonitor', db.name, db.metricsService);
+    this.webServiceMonitors = (props.web ?? []).map((app, i) => scrape(`WebServiceMonitor${i}`, app.name, webServices[i]));
 
     const site = `namespace="${namespace}"`;
     const exporter = `${site}, job="${job}"`;
@@ -85,6 +105,7 @@ export class SiteMonitoring extends Construct {
           `{{ $labels.pod }} (${namespace}) is {{ $value }}s behind the primary and left the read Service`),
       );
     }
+    if (webServices.length) rules.push(...apacheAlerts(site, webServices.map(w => w.name), namespace));
     if (props.backupCronJobName) {
       const cronJob = `${site}, cronjob="${props.backupCronJobName}"`;
       const maxAge = BACKUP_MAX_AGE_HOURS * 3600;
@@ -108,6 +129,25 @@ export class SiteMonitoring extends Construct {
       spec: { groups: [{ name: `wordpress-${namespace}`, rules }] },
     });
   }
+}
+
+/**
+ * The Apache alerts over the exporters behind `jobs`. apache_up stays 1 when Apache answers the
+ * status page with an error (the exporter then counts a scrape failure instead), so both are read.
+ */
+function apacheAlerts(site: string, jobs: string[], namespace: string): PrometheusRuleSpecGroupsRules[] {
+  const exporter = `${site}, ${jobs.length === 1 ? `job="${jobs[0]}"` : `job=~"${jobs.join('|')}"`}`;
+  const byPod = 'sum by (namespace, job, pod)';
+  return [
+    alert('ApacheDown', 'critical', '5m',
+      `apache_up{${exporter}} == 0 or up{${exporter}} == 0 or increase(apache_exporter_scrape_failures_total{${exporter}}[5m]) > 0`
+      + jobs.map(job => ` or absent(up{${site}, job="${job}"})`).join(''),
+      `Apache of WordPress in ${namespace} is down, fails its status page or is not scraped ({{ $labels.pod }})`),
+    alert('ApacheWorkersBusy', 'warning', '10m',
+      `${byPod} (apache_workers{${exporter}, state="busy"}) / ${byPod} (apache_scoreboard{${exporter}}) > ${APACHE_BUSY_RATIO}`,
+      `{{ $labels.pod }} (${namespace}) has {{ $value | humanizePercentage }} of its ${APACHE_MAX_REQUEST_WORKERS} Apache workers busy; `
+      + 'requests beyond them queue: add replicas or look for slow PHP'),
+  ];
 }
 
 function alert(name: string, severity: 'critical' | 'warning', forDuration: string, expr: string, summary: string): PrometheusRuleSpecGroupsRules {

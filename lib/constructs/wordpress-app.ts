@@ -9,7 +9,9 @@ import {
   probe, resolveTimings, resourceRequirements, restrictedContainerSecurityContext, restrictedPodSecurityContext,
   workloadServiceAccount,
 } from '../k8s/pod-spec';
+import { APACHE_EXPORTER_DEFAULT_IMAGE, APACHE_EXPORTER_PORT, APACHE_STATUS_CONF, apacheExporterContainer } from './apache-metrics';
 import { DatabaseClient } from './mariadb-statefulset';
+import { MetricsService, addMetricsService } from '../k8s/metrics-service';
 import { StorageClaim } from './storage-claims';
 
 /** The official WordPress image, Apache variant. */
@@ -106,6 +108,15 @@ export interface WordPressAutoscaling {
    * @default 70
    */
   readonly targetCpuUtilizationPercent?: number;
+}
+
+/** An apache_exporter sidecar in every pod, reading Apache's mod_status on a loopback-only listener. */
+export interface WordPressMetrics {
+  /**
+   * Exporter image, pinned by tag (a digest may follow).
+   * @default APACHE_EXPORTER_DEFAULT_IMAGE
+   */
+  readonly image?: string;
 }
 
 /** Props of `WordPressApp`. */
@@ -213,6 +224,12 @@ export interface WordPressAppProps {
    * @default none
    */
   readonly podAnnotations?: Record<string, string>;
+  /**
+   * Run apache_exporter beside Apache (mod_status on 127.0.0.1 only) and render the `<name>-metrics`
+   * Service it is scraped through.
+   * @default no metrics
+   */
+  readonly metrics?: WordPressMetrics;
 }
 
 /** Release track of a WordPress Deployment. */
@@ -309,8 +326,10 @@ export class WordPressApp extends Construct implements IAffinityTarget {
   public readonly deployment: k8s.KubeDeployment;
   /** The PHP ini ConfigMap. */
   public readonly phpConfig: kplus.ConfigMap;
-  /** The Apache ConfigMap (HTTPS listener, canary guard), when either is needed. */
+  /** The Apache ConfigMap (HTTPS listener, canary guard, status listener), when any is needed. */
   public readonly apacheConfig?: kplus.ConfigMap;
+  /** The headless Service the exporters are scraped through (every pod), when metrics are on. */
+  public readonly metricsService?: MetricsService;
 
   private affinity?: k8s.Affinity;
   private readonly configExtra: string[] = [];
@@ -343,7 +362,9 @@ export class WordPressApp extends Construct implements IAffinityTarget {
 
     // Construction order is output order: PHP and Apache config, account, Service, Deployment, PDB.
     this.phpConfig = this.addPhpConfig(props.php, resources, labels);
-    const apache = apacheConf(props.httpsSecret !== undefined, canary);
+    const exporterImage = props.metrics && (props.metrics.image ?? APACHE_EXPORTER_DEFAULT_IMAGE);
+    if (exporterImage) checkImage('WordPressApp', 'metrics.image', exporterImage);
+    const apache = apacheConf(props.httpsSecret !== undefined, canary, exporterImage !== undefined);
     if (apache) {
       this.apacheConfig = new kplus.ConfigMap(this, 'ApacheConfig', { metadata: { name: `${this.name}-apache`, labels }, data: { [APACHE_CONF]: apache } });
     }
@@ -358,6 +379,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
       metadata: { name: this.serviceName, labels, annotations: props.serviceAnnotations },
       spec: { type: 'ClusterIP', selector: props.serviceSelector ?? this.selectorLabels, ports: servicePorts },
     });
+    if (exporterImage) this.metricsService = addMetricsService(this, this.name, this.identity, this.selectorLabels, APACHE_EXPORTER_PORT);
     props.database.addClient?.({ name: this.name, selectorLabels: this.selectorLabels });
     const env = WordPressApp.env(props);
     if (canary) this.configExtra.push(CANARY_CONFIG_EXTRA);
@@ -382,7 +404,8 @@ export class WordPressApp extends Construct implements IAffinityTarget {
       volumes.push({ name: 'tls', secret: { secretName: props.httpsSecret, defaultMode: 0o440, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] } });
     }
     const configChecksum = checksum(this.apacheConfig ? { php: this.phpConfig.data, apache: this.apacheConfig.data } : this.phpConfig.data);
-    this.deployment = this.addDeployment(props, container, volumes, { ...labels, [TRACK_LABEL]: this.track },
+    const exporter = exporterImage && apacheExporterContainer(exporterImage, { startup: STARTUP, liveness: LIVENESS, readiness: READINESS });
+    this.deployment = this.addDeployment(props, exporter ? [container, exporter] : [container], volumes, { ...labels, [TRACK_LABEL]: this.track },
       { 'checksum/config': configChecksum, ...props.podAnnotations }, account.name);
     if (props.autoscaling) this.autoscaler = this.addAutoscaler(props.autoscaling, labels);
     if (this.replicas > 1 || canary) {
@@ -551,7 +574,7 @@ export class WordPressApp extends Construct implements IAffinityTarget {
     }];
   }
 
-  private addDeployment(props: WordPressAppProps, container: k8s.Container, volumes: k8s.Volume[], labels: Record<string, string>,
+  private addDeployment(props: WordPressAppProps, containers: k8s.Container[], volumes: k8s.Volume[], labels: Record<string, string>,
     annotations: Record<string, string>, serviceAccountName: string) {
     return new k8s.KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: objectLabels(this.identity) },
@@ -571,10 +594,10 @@ export class WordPressApp extends Construct implements IAffinityTarget {
             // Lets Apache, running as www-data, bind port 80 (a "safe" sysctl allowed by "restricted").
             securityContext: restrictedPodSecurityContext(WORDPRESS_UID, WORDPRESS_UID, [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]),
             affinity: Lazy.any({ produce: () => this.affinity }),
-            initContainers: [WordPressApp.copyContent(container)],
+            initContainers: [WordPressApp.copyContent(containers[0])],
             topologySpreadConstraints: WordPressApp.topologySpread(props.topologySpread, this.selectorLabels),
             priorityClassName: props.priorityClassName,
-            containers: [container],
+            containers,
             volumes,
           },
         },
@@ -612,11 +635,12 @@ export class WordPressApp extends Construct implements IAffinityTarget {
 
 /**
  * Apache settings mounted into the image's conf-enabled/ (read after its own), or undefined when
- * neither is needed: an HTTPS listener on 8443 (mod_ssl ships with the image but is not enabled;
- * a2enmod would write under the read-only root) and, on the canary track, a refusal of
- * wp-admin/upgrade.php (database upgrades run on the stable track only).
+ * none is needed: an HTTPS listener on 8443 (mod_ssl ships with the image but is not enabled;
+ * a2enmod would write under the read-only root), on the canary track a refusal of
+ * wp-admin/upgrade.php (database upgrades run on the stable track only), and with metrics the
+ * loopback-only mod_status listener of `APACHE_STATUS_CONF`.
  */
-function apacheConf(https: boolean, canary: boolean): string | undefined {
+function apacheConf(https: boolean, canary: boolean, status: boolean): string | undefined {
   const parts: string[] = [];
   if (https) {
     parts.push([
@@ -647,5 +671,6 @@ function apacheConf(https: boolean, canary: boolean): string | undefined {
       '</LocationMatch>',
     ].join('\n'));
   }
+  if (status) parts.push(APACHE_STATUS_CONF);
   return parts.length ? `${parts.join('\n\n')}\n` : undefined;
 }

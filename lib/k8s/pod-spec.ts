@@ -87,6 +87,28 @@ export function probe(handler: Pick<k8s.Probe, 'exec' | 'httpGet' | 'tcpSocket'>
   };
 }
 
+/** Resources of a metrics exporter sidecar: a small Go binary that answers one scrape at a time. */
+export const EXPORTER_RESOURCES: ResourceSpec = { cpu: kplus.Cpu.millis(50), cpuLimit: kplus.Cpu.millis(250), memory: Size.mebibytes(64) };
+
+/** Name of the container port (and Service port) every exporter sidecar serves /metrics on. */
+export const METRICS_PORT_NAME = 'metrics';
+
+/**
+ * Probes of an exporter sidecar on its `metrics` port. Only the exporter itself is probed, never
+ * through to the server it reads: it keeps answering (`mysql_up 0`, `apache_up 0`) while that
+ * server is down, which is what the Down alerts need, and a restart would not help the server.
+ */
+export function exporterProbes(timings: { startup: ResolvedTimings; liveness: ResolvedTimings; readiness: ResolvedTimings }):
+  Pick<k8s.Container, 'startupProbe' | 'livenessProbe' | 'readinessProbe'> {
+  const port = k8s.IntOrString.fromString(METRICS_PORT_NAME);
+  return {
+    startupProbe: probe({ tcpSocket: { port } }, timings.startup),
+    livenessProbe: probe({ tcpSocket: { port } }, timings.liveness),
+    // The landing page: it answers without scraping the server behind the exporter.
+    readinessProbe: probe({ httpGet: { path: '/', port } }, timings.readiness),
+  };
+}
+
 /**
  * Pod-level security settings that satisfy Pod Security Standards "restricted": non-root, a fixed
  * UID/GID, RuntimeDefault seccomp, and fsGroup so volumes are writable by that UID.

@@ -1,7 +1,8 @@
 // Pod emulator: the image catalogue. Data about images, keyed by image repository and tag: which
 // reference Dockerfile defines the image (its ENV, ENTRYPOINT, CMD, WORKDIR and STOPSIGNAL are read
-// from it and from its bases), which users it has, and how to lay out its filesystem from this
-// machine's Debian packages the way its Dockerfile does. Nothing here is about a chart.
+// from it and from its bases; the exporter images, which have none here, state upstream's), which
+// users it has, and how to lay out its filesystem from this machine's Debian packages the way its
+// Dockerfile does. Nothing here is about a chart.
 //
 // The reference files (/work/shared/reference/images, or `<project>/../shared/reference/images`)
 // are used as they are: entrypoints are copied byte for byte into the image layer and run.
@@ -21,7 +22,7 @@ export interface ImageInfo {
   readonly image: string;
   readonly repository: string;
   readonly tag: string;
-  /** Reference folder of the Dockerfile that defines it. */
+  /** Reference folder of the Dockerfile that defines it, or where its upstream Dockerfile is (none is copied here). */
   readonly reference: string;
   readonly entrypoint: string[];
   readonly cmd: string[];
@@ -43,7 +44,14 @@ export interface ImageInfo {
 interface CatalogueEntry {
   readonly repository: string;
   readonly tag: RegExp;
+  /** The reference folder whose Dockerfile (and bases) give ENV, ENTRYPOINT, CMD... */
   readonly reference: string;
+  /**
+   * For an image with no reference Dockerfile here: what its upstream Dockerfile declares, and
+   * `reference` then names that Dockerfile.
+   * @default read from the reference Dockerfile
+   */
+  readonly config?: ImageConfig;
   readonly users: readonly ImageUser[];
   readonly emulationEnv: Record<string, string>;
   readonly differences: (host: HostVersions) => string[];
@@ -227,6 +235,35 @@ function buildMariaDb(layer: Layer): void {
   layer.copyFile(path.join(folder, 'docker-entrypoint.sh'), '/usr/local/bin/docker-entrypoint.sh', { mode: 0o755 });
 }
 
+/**
+ * Emulation shim, not part of the image (named in docs/pod-emulation.md): Debian's apache_exporter
+ * 0.12 stands in for 1.x, which took its listen flag from the exporter toolkit; 0.12 calls it
+ * --telemetry.address. Every other argument is passed on as it is, so a flag 0.12 lacks still fails.
+ */
+const APACHE_EXPORTER_SHIM = `#!/bin/sh
+for a; do
+  shift
+  case "$a" in --web.listen-address=*) set -- "$@" "--telemetry.address=\${a#--web.listen-address=}" ;; *) set -- "$@" "$a" ;; esac
+done
+exec /usr/bin/prometheus-apache-exporter "$@"
+`;
+
+/**
+ * A Prometheus exporter image (FROM quay.io/prometheus/busybox, ENTRYPOINT /bin/<binary>, USER
+ * nobody): Debian's /usr (for the build's shared libraries) and a /bin of its own, as busybox has,
+ * holding the image's binary name, which runs `program` (Debian's build of the same exporter).
+ */
+function buildExporter(layer: Layer, binary: string, program: string): void {
+  debianBase(layer, []);
+  fs.rmSync(layer.at('/bin'));
+  layer.mkdir('/bin');
+  layer.symlink('/usr/bin/dash', '/bin/sh');
+  layer.write(`/bin/${binary}`, program.startsWith('#!') ? program : `#!/bin/sh\nexec ${program} "$@"\n`, { mode: 0o755 });
+}
+
+/** What the upstream Dockerfiles of the exporters declare: ENTRYPOINT only (USER nobody is the pod spec's to set). */
+const exporterConfig = (binary: string): ImageConfig => ({ ...BASE_IMAGE_CONFIG, entrypoint: [`/bin/${binary}`], cmd: [] });
+
 const CATALOGUE: readonly CatalogueEntry[] = [
   {
     repository: 'wordpress',
@@ -256,22 +293,27 @@ const CATALOGUE: readonly CatalogueEntry[] = [
     ],
     build: layer => buildMariaDb(layer),
   },
+  {
+    repository: 'prom/mysqld-exporter',
+    tag: /^v0\.1[5-9]\.[0-9]+$/,
+    reference: 'github.com/prometheus/mysqld_exporter Dockerfile',
+    config: exporterConfig('mysqld_exporter'),
+    users: [],
+    emulationEnv: {},
+    differences: () => ['mysqld_exporter 0.14 (Debian\'s prometheus-mysqld-exporter) instead of 0.15; both read --config.my-cnf and --web.listen-address'],
+    build: layer => buildExporter(layer, 'mysqld_exporter', '/usr/bin/prometheus-mysqld-exporter'),
+  },
+  {
+    repository: 'quay.io/lusitaniae/apache-exporter',
+    tag: /^v1\.[0-9]+\.[0-9]+$/,
+    reference: 'github.com/Lusitaniae/apache_exporter Dockerfile',
+    config: exporterConfig('apache_exporter'),
+    users: [],
+    emulationEnv: {},
+    differences: () => ['apache_exporter 0.12 (Debian\'s prometheus-apache-exporter) instead of 1.x, behind a shim that renames --web.listen-address to 0.12\'s --telemetry.address'],
+    build: layer => buildExporter(layer, 'apache_exporter', APACHE_EXPORTER_SHIM),
+  },
 ];
-
-/**
- * Images the catalogue knows but cannot lay out, by repository, with why. Only a sidecar
- * (a regular container beside an emulated main container) may have one of these: its pod then runs
- * without it and the plan says so in `skipped`; as a main or init container it is an error.
- */
-export const NOT_EMULATED_SIDECAR_IMAGES: Readonly<Record<string, string>> = {
-  'prom/mysqld-exporter': 'mysqld-exporter (metrics.enabled) is a Go binary of the Prometheus project with no reference Dockerfile here; '
-    + 'the MariaDB server beside it runs as usual, and its my.cnf init container (mariadb image) runs and is checked',
-};
-
-/** Why `image` is a sidecar the emulator does not run, or undefined when it may be emulated. */
-export function sidecarNotEmulated(image: string): string | undefined {
-  return NOT_EMULATED_SIDECAR_IMAGES[parseImage(image).repository];
-}
 
 /** Split `repo:tag` (Docker Hub library images; a registry host or digest is kept in the repository). */
 export function parseImage(image: string): { repository: string; tag: string } {
@@ -307,7 +349,7 @@ export function imageInfo(image: string): ImageInfo {
   if (!entry) {
     throw new Error(`image ${image} is not in the pod emulator's image catalogue (known: ${CATALOGUE.map(e => `${e.repository}:${e.tag.source}`).join(', ')})`);
   }
-  const config = configOf(entry.reference);
+  const config = entry.config ?? configOf(entry.reference);
   const info: ImageInfo = {
     image,
     repository,

@@ -3,7 +3,7 @@
 export { admitOpenShiftRestricted, forOpenShift, OPENSHIFT_DEFAULT_UID } from './admission';
 export { Cluster, Pod, readOnlyWrites } from './cluster';
 export type { ProbeResult, Service, StartOptions } from './cluster';
-export { imageInfo, NOT_EMULATED_SIDECAR_IMAGES, parseImage, referenceAvailable, REFERENCE_IMAGES, sidecarNotEmulated } from './catalogue';
+export { imageInfo, parseImage, referenceAvailable, REFERENCE_IMAGES } from './catalogue';
 export type { ImageInfo } from './catalogue';
 export { removeLayers } from './layers';
 export { expandVars, resolvePod, workloads } from './spec';

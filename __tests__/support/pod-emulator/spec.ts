@@ -8,7 +8,7 @@
 // Nothing here knows about any particular chart.
 
 import { podTemplate } from '../fixtures';
-import { ImageInfo, imageInfo, sidecarNotEmulated } from './catalogue';
+import { ImageInfo, imageInfo } from './catalogue';
 
 /** Capabilities a container runtime (containerd / CRI-O defaults) grants when nothing is dropped. */
 export const RUNTIME_DEFAULT_CAPABILITIES = [
@@ -78,8 +78,6 @@ export interface PodPlan {
   readonly terminationGracePeriodSeconds: number;
   /** Fields present in the spec that this emulator does not reproduce, with what they ask for. */
   readonly notEmulated: string[];
-  /** Sidecars left out of `containers`, with why (catalogue NOT_EMULATED_SIDECAR_IMAGES). */
-  readonly skipped: Array<{ name: string; image: string; reason: string }>;
 }
 
 /** Values the spec resolves at run time: Secret and ConfigMap keys for env. */
@@ -245,15 +243,7 @@ export function resolvePod(workload: any, sources: EnvSources, podName?: string)
       stopSignal: info.stopSignal,
     };
   };
-  for (const c of spec.initContainers ?? []) {
-    if (sidecarNotEmulated(c.image)) throw new Error(`${where}: init container ${c.name} has image ${c.image}, which the emulator runs only as a sidecar`);
-  }
-  if (sidecarNotEmulated(spec.containers[0].image)) throw new Error(`${where}: main container ${spec.containers[0].name} has image ${spec.containers[0].image}, which the emulator runs only as a sidecar`);
-  const skipped = spec.containers.filter((c: any) => sidecarNotEmulated(c.image))
-    .map((c: any) => ({ name: c.name, image: c.image, reason: sidecarNotEmulated(c.image)! }));
-  const emulated = spec.containers.filter((c: any) => !sidecarNotEmulated(c.image));
-  for (const s of skipped) notEmulated.push(`container ${s.name} (sidecar ${s.image}, not run: ${s.reason})`);
-  for (const c of [...(spec.initContainers ?? []), ...emulated]) {
+  for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
     const sc = { ...(spec.securityContext ?? {}), ...(c.securityContext ?? {}) };
     if (sc.seccompProfile) notEmulated.push(`container ${c.name} seccompProfile ${JSON.stringify(sc.seccompProfile)} (no seccomp filter is installed)`);
     if (c.resources) notEmulated.push(`container ${c.name} resources ${JSON.stringify(c.resources)} (no cgroup limits)`);
@@ -270,8 +260,7 @@ export function resolvePod(workload: any, sources: EnvSources, podName?: string)
     fsGroup,
     sysctls,
     initContainers: (spec.initContainers ?? []).map((c: any) => container(c, true)),
-    containers: emulated.map((c: any) => container(c, false)),
-    skipped,
+    containers: spec.containers.map((c: any) => container(c, false)),
     restartPolicy: spec.restartPolicy ?? 'Always',
     terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds ?? 30,
     notEmulated: [...new Set(notEmulated)],

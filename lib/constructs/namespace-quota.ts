@@ -72,12 +72,22 @@ export class NamespaceQuota extends Construct {
     const chart = Chart.of(this);
     const labels = objectLabels({ name: 'wordpress', instance: siteInstance(this, props.instance), component: 'quota' });
     const grow = (amount: bigint) => ceilDiv(amount * BigInt(100 + this.headroomPercent), 100n);
+    // Both objects read the same peak: computed once for the same manifests (each render of the
+    // chart renders each object once, see renderingEachObjectOnce), again when they differ.
+    let last: { readonly manifests: readonly object[]; readonly peak: PeakUsage } | undefined;
+    const peakNow = (): PeakUsage => {
+      const manifests = usageManifests(chart);
+      if (!last || last.manifests.length !== manifests.length || last.manifests.some((m, i) => m !== manifests[i])) {
+        last = { manifests, peak: peakUsage(chart, manifests) };
+      }
+      return last.peak;
+    };
 
     this.resourceQuota = new k8s.KubeResourceQuota(this, 'ResourceQuota', {
       metadata: { name, labels },
       spec: Lazy.any({
         produce: (): k8s.ResourceQuotaSpec => {
-          const peak = peakUsage(chart);
+          const peak = peakNow();
           return {
             hard: {
               ...quantities(peak.total, grow),
@@ -92,7 +102,7 @@ export class NamespaceQuota extends Construct {
       metadata: { name, labels },
       spec: Lazy.any({
         produce: (): k8s.LimitRangeSpec => {
-          const peak = peakUsage(chart);
+          const peak = peakNow();
           const pick = (amounts: ResourceAmounts, kind: 'requests' | 'limits') => ({
             cpu: quantity('cpu', amounts[`${kind}.cpu`]),
             memory: quantity('memory', amounts[`${kind}.memory`]),
@@ -111,16 +121,22 @@ export class NamespaceQuota extends Construct {
   }
 }
 
-/** The peak CPU, memory and pod count of every workload in a chart, read from the rendered manifests. */
-export function peakUsage(chart: Chart): PeakUsage {
-  // Only kinds that run pods (and autoscalers) are rendered here: rendering this construct's own
-  // objects would recurse.
+/**
+ * The manifests the peak is read from: the chart's autoscalers, then its workloads. Only kinds
+ * that run pods (and autoscalers) are rendered here: rendering this construct's own objects would recurse.
+ */
+function usageManifests(chart: Chart): any[] {
   const objects = chart.node.findAll().filter((c): c is ApiObject => ApiObject.isApiObject(c));
-  const autoscaledMax = new Map<string, number>(objects.filter(o => o.kind === 'HorizontalPodAutoscaler').map(o => {
-    const spec = o.toJson().spec;
+  return [...objects.filter(o => o.kind === 'HorizontalPodAutoscaler'), ...objects.filter(o => runsPods(o.kind))].map(o => o.toJson());
+}
+
+/** The peak CPU, memory and pod count of every workload in a chart, read from its rendered manifests (`usageManifests`). */
+function peakUsage(chart: Chart, manifests: readonly any[]): PeakUsage {
+  const autoscaledMax = new Map<string, number>(manifests.filter(m => m.kind === 'HorizontalPodAutoscaler').map(m => {
+    const spec = m.spec;
     return [`${spec.scaleTargetRef.kind}/${spec.scaleTargetRef.name}`, spec.maxReplicas];
   }));
-  const workloads = objects.filter(o => runsPods(o.kind)).map(o => workloadPods(o.toJson(), autoscaledMax.get(`${o.kind}/${o.name}`))!);
+  const workloads = manifests.filter(m => runsPods(m.kind)).map(m => workloadPods(m, autoscaledMax.get(`${m.kind}/${m.metadata.name}`))!);
   if (workloads.length === 0) {
     throw new Error(`NamespaceQuota: chart "${chart.node.id}" runs no pods, so a quota would block every pod; add workloads or remove the quota`);
   }

@@ -8,6 +8,7 @@ import { REPO, tempDir } from './support/fixtures';
 // compares rendering on two threads with rendering on one in that same process.
 const SCRIPT = `
 import { renderEnvironments } from ${JSON.stringify(path.join(REPO, 'lib', 'render', 'render'))};
+import { RenderThread } from ${JSON.stringify(path.join(REPO, 'lib', 'render', 'render-sites'))};
 // require, not import: the patch below must reach render-sites' calls.
 const threads = require('worker_threads');
 
@@ -25,16 +26,17 @@ if (threads.isMainThread) {
     const sites = Object.fromEntries(Array.from({ length: n }, (_, i) => [name + '-' + i, site(i)]));
     return { name, file: name + '.yaml', config: { sites }, sites };
   };
-  const render = (envs: any[], parallel: boolean) => {
+  const render = (envs: any[], parallel: boolean, thread?: RenderThread) => {
     try {
-      return [...renderEnvironments(envs, { parallel })];
+      return [...renderEnvironments(envs, { parallel, thread })];
     } catch (e) {
       return 'error: ' + (e as Error).message;
     }
   };
-  const compare = (envs: any[]) => {
+  // early: the second thread started before the sites are known, as synthesize() does for a large config.
+  const compare = (envs: any[], early = false) => {
     fromWorker = 0;
-    const two = render(envs, true);
+    const two = render(envs, true, early ? RenderThread.start() : undefined);
     return { same: JSON.stringify(two) === JSON.stringify(render(envs, false)), fromWorker, files: Array.isArray(two) ? two.length : two };
   };
   const host = (name: string) => (i: number) => ({ exposure: { host: name + '-' + i + '.example.com' } });
@@ -43,6 +45,8 @@ if (threads.isMainThread) {
   console.log(JSON.stringify({
     good: compare([env('a', 100, host('a')), env('b', 100, host('b'))]),
     bad: compare([env('a', 100, host('a')), env('b', 200, badFrom60)]),
+    early: compare([env('a', 100, host('a')), env('b', 100, host('b'))], true),
+    earlyButFew: compare([env('a', 3, host('a'))], true),
   }));
 }
 `;
@@ -63,6 +67,10 @@ test('two threads render the same files, and fail with the same error, as one', 
     expect(result.good).toEqual({ same: true, fromWorker: expect.any(Number), files: 200 * 4 + 2 });
     expect(result.good.fromWorker).toBeGreaterThan(0);
     expect(result.bad).toEqual({ same: true, fromWorker: expect.any(Number), files: 'error: "lots-60" is not a size such as "512Mi" or "10Gi"' });
+    expect(result.early).toEqual({ same: true, fromWorker: expect.any(Number), files: 200 * 4 + 2 });
+    expect(result.early.fromWorker).toBeGreaterThan(0);
+    // Too few sites to share: the early thread is stopped unused, and the process still exits.
+    expect(result.earlyButFew).toEqual({ same: true, fromWorker: 0, files: 3 * 4 + 1 });
   } finally {
     work.cleanup();
   }

@@ -60,13 +60,18 @@ function validate(data: unknown) {
  * environments that share a cluster against each other (lib/config/cluster-checks.ts).
  */
 export function loadConfigDir(dir: string): LoadResult {
-  const files = fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort().map(f => path.join(dir, f));
+  const files = environmentFiles(dir);
   if (files.length === 0) {
     return { environments: [], errors: [{ file: dir, path: '', message: 'no *.yaml environment files found; add one, e.g. config/dev.yaml' }], warnings: [] };
   }
   const results = files.map(f => loadEnvironment(f, fs.readFileSync(f, 'utf8')));
   const result = combine(results);
   return { ...result, errors: [...result.errors, ...clusterChecks(results.flatMap(r => r.parsed ?? []))] };
+}
+
+/** The environment files of a config directory (`*.yaml`, sorted), as paths. */
+export function environmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter(f => f.endsWith('.yaml')).sort().map(f => path.join(dir, f));
 }
 
 function combine(results: LoadResult[]): LoadResult {

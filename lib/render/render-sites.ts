@@ -40,7 +40,7 @@ export type SiteSink = (job: SiteJob, files: ReadonlyArray<readonly [string, str
  * an environment stages what it receives. With `parallel`, a worker thread renders too, taking
  * sites from a shared queue; the sink calls and the error (if any) are the same either way.
  */
-export function renderSites(jobs: readonly SiteJob[], parallel: boolean, sink: SiteSink): void {
+export function renderSites(jobs: readonly SiteJob[], parallel: boolean, sink: SiteSink, thread?: RenderThread): void {
   const twoThreads = parallel && jobs.length >= MIN_SITES_FOR_WORKER && os.availableParallelism() > 1;
   const env = new EnvironmentOutcome();
   const deliver = (i: number, outcome: SiteOutcome) => {
@@ -49,8 +49,27 @@ export function renderSites(jobs: readonly SiteJob[], parallel: boolean, sink: S
     else env.add(outcome);
     if (i + 1 === jobs.length || jobs[i + 1].env !== job.env) env.end();
   };
-  if (twoThreads) renderOnTwoThreads(jobs, deliver);
-  else jobs.forEach((job, i) => deliver(i, renderSite(job)));
+  if (!twoThreads) {
+    thread?.stop();
+    jobs.forEach((job, i) => deliver(i, renderSite(job)));
+    return;
+  }
+  const second = thread ?? RenderThread.start();
+  try {
+    renderOnTwoThreads(jobs, deliver, second);
+  } finally {
+    second.stop();
+  }
+}
+
+/**
+ * Whether a folder of environment files is large enough that its sites will likely go to two
+ * threads: then `RenderThread.start()` before loading it lets the worker load its modules (0.2 s)
+ * while this thread parses and checks the config (0.25 s at 1,000 sites). A site takes at least
+ * 40 bytes of YAML; when the guess is wrong the worker is stopped unused, or starts later.
+ */
+export function worthAnEarlyThread(configBytes: number): boolean {
+  return configBytes >= MIN_SITES_FOR_WORKER * 80 && os.availableParallelism() > 1;
 }
 
 type SiteOutcome =
@@ -135,21 +154,48 @@ const WORKER_TIMEOUT_MS = 60_000;
 
 interface WorkerInput {
   readonly [WORKER_TAG]: true;
-  readonly jobs: readonly SiteJob[];
   readonly queue: Int32Array;
   readonly port: MessagePort;
 }
 
+/** What the worker is sent once the sites are known: all of them; it takes them from the shared counter. */
+type WorkerJobs = readonly SiteJob[];
+
 /** What the worker posts per site: its outcome, or none when it could not be sent (this thread renders it). */
 type WorkerReply = readonly [number, SiteOutcome | undefined];
 
-function renderOnTwoThreads(jobs: readonly SiteJob[], deliver: (i: number, outcome: SiteOutcome) => void) {
-  const queue = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
-  const { port1, port2 } = new MessageChannel();
-  const input: WorkerInput = { [WORKER_TAG]: true, jobs, queue, port: port2 };
-  const worker = new Worker(__filename, { workerData: input, transferList: [port2] });
-  // Whatever fails in the worker fails again below, where its sites are rendered once more.
-  worker.on('error', () => undefined);
+/**
+ * The second render thread: a worker running this module's script, started before the sites are
+ * known (see `worthAnEarlyThread`) or by `renderSites` itself, and sent the sites once they are.
+ */
+export class RenderThread {
+  /** Starts the worker; it loads its modules, then waits for the sites. */
+  public static start(): RenderThread {
+    const { port1, port2 } = new MessageChannel();
+    const queue = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
+    const input: WorkerInput = { [WORKER_TAG]: true, queue, port: port2 };
+    const worker = new Worker(__filename, { workerData: input, transferList: [port2] });
+    // Whatever fails in the worker fails again on this thread, which renders its sites once more.
+    worker.on('error', () => undefined);
+    return new RenderThread(worker, port1, queue);
+  }
+
+  private stopped = false;
+
+  private constructor(private readonly worker: Worker, readonly port: MessagePort, readonly queue: Int32Array) {}
+
+  /** Takes no more sites and ends the worker (whether it was sent any or not). */
+  public stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.port.close();
+    void this.worker.terminate();
+  }
+}
+
+function renderOnTwoThreads(jobs: readonly SiteJob[], deliver: (i: number, outcome: SiteOutcome) => void, thread: RenderThread) {
+  const { port, queue } = thread;
+  port.postMessage(jobs satisfies WorkerJobs);
   const ahead = new Map<number, SiteOutcome>();
   let due = 0;
   const arrived = (i: number, outcome: SiteOutcome) => {
@@ -160,13 +206,13 @@ function renderOnTwoThreads(jobs: readonly SiteJob[], deliver: (i: number, outco
     }
   };
   const receive = () => {
-    for (let m = receiveMessageOnPort(port1); m; m = receiveMessageOnPort(port1)) {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
       const [i, outcome] = m.message as WorkerReply;
       arrived(i, outcome ?? renderSite(jobs[i]));
     }
   };
   try {
-    takeSites(input, (i, outcome) => {
+    takeSites(jobs, queue, (i, outcome) => {
       arrived(i, outcome);
       receive();
     });
@@ -181,28 +227,26 @@ function renderOnTwoThreads(jobs: readonly SiteJob[], deliver: (i: number, outco
   } finally {
     // After an environment's error (thrown by `deliver`), the worker takes no more sites.
     Atomics.store(queue, NEXT, jobs.length);
-    port1.close();
-    void worker.terminate();
   }
 }
 
-function takeSites(input: Pick<WorkerInput, 'jobs' | 'queue'>, done: (i: number, outcome: SiteOutcome) => void) {
-  for (let i = Atomics.add(input.queue, NEXT, 1); i < input.jobs.length; i = Atomics.add(input.queue, NEXT, 1)) {
-    done(i, renderSite(input.jobs[i]));
+function takeSites(jobs: readonly SiteJob[], queue: Int32Array, done: (i: number, outcome: SiteOutcome) => void) {
+  for (let i = Atomics.add(queue, NEXT, 1); i < jobs.length; i = Atomics.add(queue, NEXT, 1)) {
+    done(i, renderSite(jobs[i]));
   }
 }
 
-function serveWorker(input: WorkerInput) {
-  takeSites(input, (i, outcome) => {
+function serveWorker({ port, queue }: WorkerInput) {
+  port.once('message', (jobs: WorkerJobs) => takeSites(jobs, queue, (i, outcome) => {
     try {
-      input.port.postMessage([i, outcome] satisfies WorkerReply);
+      port.postMessage([i, outcome] satisfies WorkerReply);
     } catch {
       // Not cloneable (e.g. a thrown non-Error object): the main thread renders this site itself.
-      input.port.postMessage([i, undefined] satisfies WorkerReply);
+      port.postMessage([i, undefined] satisfies WorkerReply);
     }
-    Atomics.add(input.queue, POSTED, 1);
-    Atomics.notify(input.queue, POSTED);
-  });
+    Atomics.add(queue, POSTED, 1);
+    Atomics.notify(queue, POSTED);
+  }));
 }
 
 if (!isMainThread && (workerData as Partial<WorkerInput> | undefined)?.[WORKER_TAG]) serveWorker(workerData);

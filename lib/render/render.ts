@@ -1,7 +1,7 @@
 import { App } from 'cdk8s';
 import { Environment } from '../config/load';
 import { environmentKustomization, siteKustomization } from './kustomization';
-import { RenderedFiles, SiteSink, renderSites } from './render-sites';
+import { RenderThread, RenderedFiles, SiteSink, renderSites } from './render-sites';
 import { WordPressChart } from '../chart/wordpress-chart';
 
 export { STORAGE_KINDS } from './render-sites';
@@ -28,6 +28,13 @@ export interface RenderOptions {
    * @default false
    */
   readonly parallel?: boolean;
+  /**
+   * With `parallel`, the second thread to render on, started by the caller ahead of time (see
+   * `worthAnEarlyThread`); it is stopped once the sites are rendered, or at once when there are too
+   * few to share.
+   * @default a thread started when the sites are known, if they are enough
+   */
+  readonly thread?: RenderThread;
 }
 
 /**
@@ -44,7 +51,7 @@ export function streamEnvironments(envs: Environment[], options: RenderOptions, 
     const more: Array<readonly [string, string]> = [siteKustomization(job.envName, job.name, files)];
     if (last.has(job)) more.push(environmentKustomization(job.envName, Object.keys(envs[job.env].sites)));
     sink(job, [...files, ...more]);
-  });
+  }, options.thread);
 }
 
 /** Every site of every environment as manifests (see `streamEnvironments`), in memory. */

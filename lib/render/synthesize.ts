@@ -1,9 +1,10 @@
 import * as path from 'path';
-import { formatIssue, loadConfigDir } from '../config/load';
+import { environmentFiles, formatIssue, loadConfigDir } from '../config/load';
 import * as fs from 'fs';
 import { ChangeSummary } from './change-summary';
 import { CliScratch } from './cli-scratch';
 import { RenderOptions, streamEnvironments } from './render';
+import { RenderThread, worthAnEarlyThread } from './render-sites';
 import { StagedTree } from './staged-tree';
 
 export interface SynthesizeOptions extends RenderOptions {
@@ -32,6 +33,16 @@ export interface SynthesizeOptions extends RenderOptions {
  * @returns the process exit code: 0 on success, 1 when any file has an error
  */
 export function synthesize(opts: SynthesizeOptions): number {
+  // A second thread for many sites starts loading now, while this one loads the config.
+  const early = opts.parallel && !opts.thread && worthAnEarlyThread(configBytes(opts.configDir)) ? RenderThread.start() : undefined;
+  try {
+    return synthesizeWith({ ...opts, thread: opts.thread ?? early });
+  } finally {
+    early?.stop();
+  }
+}
+
+function synthesizeWith(opts: SynthesizeOptions): number {
   const log = opts.log ?? console;
   const result = loadConfigDir(opts.configDir);
   for (const w of result.warnings) log.warn(`warning: ${formatIssue(w)}`);
@@ -64,4 +75,13 @@ export function synthesize(opts: SynthesizeOptions): number {
   if (summary) fs.writeFileSync(opts.summaryFile!, summary.text(opts.outDir));
   log.log(`Rendered ${sites} site(s) in ${result.environments.length} environment(s) into ${opts.outDir}/ (${staged.files} files).`);
   return 0;
+}
+
+/** Bytes of the environment files (0 when the folder cannot be read: loading it reports why). */
+function configBytes(dir: string): number {
+  try {
+    return environmentFiles(dir).reduce((n, f) => n + fs.statSync(f).size, 0);
+  } catch {
+    return 0;
+  }
 }

@@ -1,5 +1,6 @@
 // The library's public API is what lib/index.ts exports. Changing it must be a deliberate edit of
 // this list: an internal helper that leaks into the index, or a construct that drops out, fails here.
+import * as fs from 'fs';
 import * as path from 'path';
 import * as ts from 'typescript';
 import * as lib from '../lib';
@@ -25,7 +26,10 @@ const TYPES = [
 ];
 
 const INDEX = path.join(REPO, 'lib', 'index.ts');
-const program = ts.createProgram([INDEX], { strict: true, skipLibCheck: true, noEmit: true });
+// Only lib/ itself: what it exports and documents is read off its own files, so the program need
+// not parse cdk8s's, cdk8s-plus-27's and imports/' declarations (3 MB) as `tsc --noEmit` does.
+const LIB_FILES = fs.readdirSync(path.join(REPO, 'lib'), { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.ts')).map(f => path.join(REPO, 'lib', f));
+const program = ts.createProgram(LIB_FILES, { strict: true, skipLibCheck: true, noEmit: true, noResolve: true, noLib: true, types: [] });
 const checker = program.getTypeChecker();
 const apiExports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(INDEX)!)!);
 

@@ -357,6 +357,17 @@ describe('publishing', () => {
   describe('starting from the spare', () => {
     const inode = (file: string) => fs.statSync(file).ino;
 
+    test('a link in place of the spare is removed, not followed', () => withTree((dir, outDir) => {
+      const elsewhere = path.join(dir, 'elsewhere');
+      fs.mkdirSync(path.join(elsewhere, 'prod'), { recursive: true });
+      fs.writeFileSync(path.join(elsewhere, 'prod', 'keep.txt'), 'keep\n');
+      fs.symlinkSync(elsewhere, path.join(dir, '.dist.spare'));
+      publish(new Map([['prod/blog/app.k8s.yaml', 'app\n']]), outDir);
+      expect(readTree(outDir)).toEqual({ 'prod/blog/app.k8s.yaml': 'app\n' });
+      expect(readTree(elsewhere)).toEqual({ 'prod/keep.txt': 'keep\n' });
+      expect(fs.lstatSync(path.join(dir, '.dist.spare')).isDirectory()).toBe(true);
+    }));
+
     test('rewrites only the files that changed, removes those no longer rendered, and gives exactly the files', () => withTree((dir, outDir) => {
       const spare = path.join(dir, '.dist.spare');
       const next = new Map([['prod/blog/app.k8s.yaml', 'new\n'], ['prod/blog/README.md', 'same\n'], ['prod/shop/app.k8s.yaml', 'shop\n']]);

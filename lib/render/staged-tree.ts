@@ -30,6 +30,8 @@ export class StagedTree {
     this.staging = `${outDir}.staging-${process.pid}`;
     this.spare = path.join(path.dirname(outDir), `.${path.basename(outDir)}.spare`);
     fs.rmSync(this.staging, { recursive: true, force: true });
+    // Only a real folder is a spare: a link there would have this tree written (and pruned) through it.
+    if (fs.lstatSync(this.spare, { throwIfNoEntry: false })?.isDirectory() === false) fs.rmSync(this.spare, { force: true });
     this.recycled = takeFolder(this.spare, this.staging);
     if (!this.recycled) fs.mkdirSync(this.staging);
     this.made.add(this.staging);

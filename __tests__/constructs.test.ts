@@ -144,6 +144,88 @@ describe('MariaDbStatefulSet', () => {
     });
   });
 
+  describe('galera', () => {
+    const clustered = (galera: Partial<NonNullable<ConstructorParameters<typeof MariaDbStatefulSet>[2]['galera']>> = {}) => {
+      const c = chart();
+      const d = db(c, { galera: { replicas: 3, ...galera } });
+      return { d, objects: synth(c) };
+    };
+    const env = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+    test('one set of N writable pods started in parallel; the client Service selects every Synced pod', () => {
+      const { d, objects } = clustered({ replicas: 5 });
+      const sts = find(objects, 'StatefulSet');
+      expect([sts.spec.replicas, sts.spec.podManagementPolicy]).toEqual([5, 'Parallel']);
+      expect(find(objects, 'Service', 'mariadb').spec.selector).toEqual(d.selectorLabels);
+      expect(find(objects, 'Service', 'mariadb-headless').spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: d.selectorLabels });
+      expect(find(objects, 'Service', 'mariadb-read')).toBeUndefined();
+      expect(d.readHost).toBe(d.host);
+      expect(d.peerPorts).toEqual([4567, 4568, 4444]);
+      expect(d.clients.map(cl => cl.name)).toEqual(['mariadb-peers']);
+      expect(find(objects, 'PodDisruptionBudget', 'mariadb').spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: d.selectorLabels } });
+    });
+
+    test('wsrep settings: every pod in the cluster address, node name and pod IP from the pod, mariabackup SST without a password', () => {
+      const { d, objects } = clustered({ clusterName: 'shop-db' });
+      const cnf = find(objects, 'ConfigMap', 'mariadb-config').data;
+      expect(Object.keys(cnf)).toEqual(['galera.cnf']);
+      const settings = Object.fromEntries([...cnf['galera.cnf'].matchAll(/^(\S+) = (.*)$/gm)].map(m => [m[1], m[2]]));
+      expect(settings).toMatchObject({
+        wsrep_on: 'ON',
+        wsrep_provider: '/usr/lib/galera/libgalera_smm.so',
+        wsrep_cluster_name: 'shop-db',
+        wsrep_cluster_address: `gcomm://${[0, 1, 2].map(i => `mariadb-${i}.mariadb-headless.site.svc.cluster.local`).join(',')}`,
+        binlog_format: 'ROW',
+        innodb_autoinc_lock_mode: '2',
+        wsrep_sst_method: 'mariabackup',
+        wsrep_sst_auth: 'mysql:',
+      });
+      const spec = find(objects, 'StatefulSet').spec.template.spec;
+      expect(spec.initContainers.map((i: any) => i.name)).toEqual(['config']);
+      expect(env(spec.initContainers[0]).POD_IP).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
+      const server = env(spec.containers[0]);
+      expect(server).toMatchObject({
+        MARIADB_MYSQL_LOCALHOST_USER: '1',
+        MARIADB_MYSQL_LOCALHOST_GRANTS: 'RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR',
+        GALERA_PEERS: d.podHosts().join(' '),
+      });
+      expect(spec.containers[0].command[2]).toContain('--wsrep-new-cluster');
+      expect(spec.containers[0].readinessProbe.exec.command[2]).toContain("wsrep_local_state_comment', 'wsrep_ready'");
+      expect(spec.containers[0].ports.map((p: any) => p.containerPort)).toEqual([3306, 4567, 4568, 4444]);
+      // No SST password: the Secret holds the root and application passwords only.
+      expect(spec.volumes.find((v: any) => v.secret).secret.items.map((i: any) => i.key)).toEqual(['mariadb-root-password', 'mariadb-password']);
+    });
+
+    test('its NetworkPolicy lets the pods reach each other on the Galera ports only', () => {
+      const c = chart();
+      const d = db(c, { galera: { replicas: 3 } });
+      const storage = new StorageClaims(c, 'Storage');
+      const wp = new WordPressApp(c, 'Wp', { database: d, content: storage.content, keys: kplus.Secret.fromSecretName(c, 'K', 'wp-keys') });
+      new SiteNetworkPolicies(c, 'Policies', { database: d, web: wp });
+      const objects = synth(c);
+      const peers = [{ podSelector: { matchLabels: d.selectorLabels } }];
+      const ports = [4567, 4568, 4444].map(port => ({ protocol: 'TCP', port }));
+      expect(find(objects, 'NetworkPolicy', 'allow-mariadb-peers').spec).toEqual({
+        podSelector: { matchLabels: d.selectorLabels }, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: peers, ports }], egress: [{ to: peers, ports }],
+      });
+      // 3306 among the pods is the peers' client rule (the start-up checks), beside WordPress's.
+      expect(find(objects, 'NetworkPolicy', 'allow-mariadb-clients').spec.ingress[0].from).toContainEqual(peers[0]);
+    });
+
+    test.each([
+      [{ replicas: 1 }, /galera.replicas is 1; a Galera cluster needs an odd number of at least 3 pods \(quorum is a majority: with fewer than 3/],
+      [{ replicas: 2 }, /galera.replicas is 2; .*with fewer than 3 the loss of one node stops it/],
+      [{ replicas: 4 }, /galera.replicas is 4; .*with an even count a split into halves stops both\), e.g. 3 or 5/],
+      [{ replicas: 3.5 }, /galera.replicas is 3.5/],
+    ])('rejects %o', (galera, message) => {
+      expect(() => clustered(galera)).toThrow(message);
+    });
+
+    test('rejects galera together with replication', () => {
+      expect(() => db(chart(), { galera: { replicas: 3 }, replication: { replicas: 3 } })).toThrow(/replication and galera are both set/);
+    });
+  });
+
   test.each(['mariadb', 'mariadb:latest', 'registry.example.com:5000/mariadb'])('rejects unpinned image %s', image => {
     expect(() => db(chart(), { image })).toThrow(/MariaDbStatefulSet: image .* (has no tag|uses "latest")/);
   });

@@ -29,6 +29,7 @@ const CANARY: SiteConfig = {
   exposure: { host: 'c.example.com', tls: { mode: 'reencrypt', secretName: 'c', backendSecret: 'c-backend' } },
   metrics: { enabled: true, apacheExporterImage: 'quay.io/lusitaniae/apache-exporter:v1.0.10' },
 };
+const GALERA: SiteConfig = { exposure: { host: 'g.example.com' }, database: { mode: 'galera', replicas: 5 }, metrics: { enabled: true } };
 
 const one = (objects: any[], kind: string) => {
   const found = objects.filter(o => o.kind === kind);
@@ -85,6 +86,7 @@ const SITES = [
   { label: 'replicated', objects: siteObjects(REPLICATED, 'r') },
   { label: 'no backup', objects: siteObjects(NO_BACKUP, 'n') },
   { label: 'canary', objects: siteObjects(CANARY, 'c') },
+  { label: 'galera', objects: siteObjects(GALERA, 'g') },
 ];
 
 test('prod.yaml shows metrics on blog, with replication and autoscaling', () => {
@@ -117,13 +119,15 @@ describe.each(SITES)('$label', ({ objects }) => {
     }
   });
 
-  test('the alerts match the site: replication alerts only with replication, the backup alert only with backups', () => {
+  test('the alerts match the site: replication or Galera alerts only with that mode, the backup alert only with backups', () => {
     const names = alerts(objects).map((r: any) => r.alert);
-    const replicated = sts.spec.replicas > 1;
+    const galera = container(sts, 'mariadb').env.some((e: any) => e.name === 'GALERA_PEERS');
+    const replicated = sts.spec.replicas > 1 && !galera;
     const backup = objects.find(o => o.kind === 'CronJob' && o.metadata.name === 'mariadb-backup');
     expect(names).toEqual([
       'MariaDbDown',
       ...replicated ? ['MariaDbReplicationStopped', 'MariaDbReplicationLagging'] : [],
+      ...galera ? ['MariaDbGaleraClusterDegraded', 'MariaDbGaleraNodeNotSynced'] : [],
       'ApacheDown', 'ApacheWorkersBusy',
       ...backup ? ['BackupTooOld'] : [],
       'PodRestarting', 'VolumeAlmostFull',
@@ -136,6 +140,11 @@ describe.each(SITES)('$label', ({ objects }) => {
     if (replicated) {
       const maxLag = container(sts, 'mariadb').env.find((e: any) => e.name === 'MAX_LAG_SECONDS').value;
       expect(byName.MariaDbReplicationLagging.expr).toMatch(new RegExp(`seconds_behind_master\\{[^}]*\\} > ${maxLag}$`));
+    }
+    if (galera) {
+      // Every node reports the size of the cluster it sees; 4 is wsrep_local_state Synced.
+      expect(byName.MariaDbGaleraClusterDegraded.expr).toMatch(new RegExp(`^mysql_global_status_wsrep_cluster_size\\{[^}]*\\} < ${sts.spec.replicas}$`));
+      expect(byName.MariaDbGaleraNodeNotSynced.expr).toMatch(/^mysql_global_status_wsrep_local_state\{[^}]*\} != 4 or mysql_global_status_wsrep_ready\{[^}]*\} != 1$/);
     }
     expect(byName.VolumeAlmostFull.expr).toMatch(/kubelet_volume_stats_used_bytes\{.*\} \/ kubelet_volume_stats_capacity_bytes\{.*\} > 0.85$/);
   });
@@ -179,7 +188,8 @@ describe.each(SITES)('$label', ({ objects }) => {
     const key = path.basename(file);
     expect(volumes.credentials.secret.items).toContainEqual({ key, path: key });
     for (const c of [...sts.spec.template.spec.initContainers, ...sts.spec.template.spec.containers]) {
-      for (const e of c.env ?? []) expect([c.name, e.name, e.valueFrom]).toEqual([c.name, e.name, undefined]);
+      // No password in the environment (Galera's POD_IP comes from the downward API, not a Secret).
+      for (const e of c.env ?? []) expect([c.name, e.name, e.valueFrom?.secretKeyRef]).toEqual([c.name, e.name, undefined]);
     }
   });
 });

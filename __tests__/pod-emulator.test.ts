@@ -79,6 +79,17 @@ withReference('the image catalogue reads the reference Dockerfiles', () => {
     expect(plan.sysctls).toEqual([{ name: 'net.ipv4.ip_unprivileged_port_start', value: '0' }]);
   });
 
+  test('downward API: the pod name, namespace and, once the pod has one, its IP', () => {
+    const pod = { kind: 'Pod', metadata: { name: 'p', namespace: 'n' }, spec: { containers: [{ name: 'c', image: 'mariadb:11.4', env: [
+      { name: 'NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    ] }] } };
+    const env = resolvePod(pod, noSources, 'p-0', '10.244.0.9').containers[0].env;
+    expect([env.NAME, env.NS, env.IP]).toEqual(['p-0', 'n', '10.244.0.9']);
+    expect(() => resolvePod(pod, noSources)).toThrow(/env IP fieldRef status.podIP is not emulated/);
+  });
+
   test('what a kubelet would refuse, the emulator refuses', () => {
     const pod = (sc: any, extra: any = {}) => ({ kind: 'Pod', metadata: { name: 'p' }, spec: { securityContext: sc, containers: [{ name: 'c', image: 'mariadb:11.4' }], ...extra } });
     expect(() => resolvePod(pod({ runAsNonRoot: true }), noSources)).toThrow(/runAsNonRoot/);

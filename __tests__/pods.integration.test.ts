@@ -10,6 +10,7 @@ import { loadEnvironment } from '../lib/config/load';
 import { renderEnvironments } from '../lib/render/render';
 import { readmeMonitoringStatement, readTree, REPO } from './support/fixtures';
 import { mariadbAvailable } from './support/mariadb-server';
+import { secretBehind, sql } from './support/pod-sql';
 import {
   admitOpenShiftRestricted, Cluster, emulatorAvailable, forOpenShift, imageInfo, Pod, readOnlyWrites, referenceAvailable, removeLayers, resolvePod, workloads,
 } from './support/pod-emulator';
@@ -57,19 +58,6 @@ function renderWithRestore(file: string): any[] {
   return parseAllDocuments(text).map(d => d.toJS()).filter(Boolean);
 }
 
-/** The Secret name and key behind a file path the container reads (a `*_FILE` variable's value). */
-function secretBehind(workload: any, container: any, file: string): { secret: string; key: string } {
-  const spec = resolvePod(workload, { secretValue: () => '', configMapValue: () => '' });
-  const c = spec.containers.find(x => x.name === container.name)!;
-  const mount = c.mounts.find(m => file.startsWith(m.mountPath.replace(/\/?$/, '/')));
-  if (!mount) throw new Error(`${file} is under no mount of ${c.name}`);
-  const source = spec.volumes.find(v => v.name === mount.volume)?.source.secret;
-  if (!source) throw new Error(`${file} is not on a Secret volume`);
-  const rel = file.slice(mount.mountPath.replace(/\/?$/, '/').length);
-  const item = (source.items ?? []).find((i: any) => i.path === rel);
-  return { secret: source.secretName, key: item ? item.key : rel };
-}
-
 /** `key = value` lines of an ini/cnf text. */
 const settings = (text: string) => text.split('\n').map(l => /^\s*([A-Za-z0-9_.-]+)\s*=\s*(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map(m => [m[1], m[2]] as const);
 const UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
@@ -77,21 +65,6 @@ const bytes = (v: string) => {
   const m = /^([0-9]+)([KMG])$/i.exec(v);
   return m ? String(Number(m[1]) * UNITS[m[2].toUpperCase()]) : v;
 };
-
-/** SQL through the mariadb client inside the database container: root over the socket, app user over TCP. */
-async function sql(cluster: Cluster, db: Pod, query: string, as: 'root' | 'app' = 'root'): Promise<string> {
-  const sts = db.workload;
-  const env = db.plan.containers[0].env;
-  const rootFile = secretBehind(sts, sts.spec.template.spec.containers[0], env.MARIADB_ROOT_PASSWORD_FILE);
-  const appFile = secretBehind(sts, sts.spec.template.spec.containers[0], env.MARIADB_PASSWORD_FILE);
-  const args = as === 'root'
-    ? ['mariadb', '--protocol=socket', '--user=root', '--batch', '--skip-column-names']
-    : ['mariadb', '--host=127.0.0.1', `--user=${env.MARIADB_USER}`, `--database=${env.MARIADB_DATABASE}`, '--batch', '--skip-column-names'];
-  const pw = as === 'root' ? cluster.secretValue(rootFile.secret, rootFile.key) : cluster.secretValue(appFile.secret, appFile.key);
-  const r = await db.exec(args, { env: { MYSQL_PWD: pw }, input: `SET NAMES utf8mb4;\n${query}`, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`sql as ${as} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Checksums of every table of the application database, and the list of tables. */
 async function fingerprint(cluster: Cluster, db: Pod): Promise<string> {
@@ -273,7 +246,7 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
     expect(r.stderr).toBe('');
     const config = JSON.parse(r.stdout);
     const fromFile = (name: string) => {
-      const s = secretBehind(dep, container, env[`${name}_FILE`]);
+      const s = secretBehind(wp.plan, container.name, env[`${name}_FILE`]);
       return cluster.secretValue(s.secret, s.key);
     };
     expect(config.DB_NAME).toBe(env.WORDPRESS_DB_NAME);

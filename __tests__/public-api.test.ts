@@ -19,9 +19,9 @@ const TYPES = [
   'AntiAffinityOptions', 'AntiAffinityProps', 'BackupRetention', 'CanaryBackend', 'ClaimOptions', 'GatewayRef', 'GatewayRouteProps',
   'IstioCanaryProps', 'OpenShiftRouteProps', 'ComponentIdentity', 'DatabaseClient',
   'DeployerAccessProps', 'EnvironmentConfig', 'IAffinityTarget', 'IClientTrackingServer', 'IDatabaseConnection',
-  'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbMetrics', 'MariaDbRestoreProps', 'MetricsService', 'MetricsTarget',
+  'IHttpBackend', 'IngressRuleProps', 'MariaDbBackupProps', 'MariaDbCredentials', 'MariaDbGalera', 'MariaDbMetrics', 'MariaDbRestoreProps', 'MetricsService', 'MetricsTarget',
   'MariaDbReplication', 'MariaDbStatefulSetProps', 'NamespaceQuotaProps', 'NamespacedPods', 'NfsVolumeOptions', 'NodeAffinityRule',
-  'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResolvedMariaDbReplication', 'ResourceSpec', 'SiteConfig',
+  'PhpSettings', 'ProbeSettings', 'ProbeTimings', 'ResolvedMariaDbCredentials', 'ResolvedMariaDbGalera', 'ResolvedMariaDbReplication', 'ResourceSpec', 'SiteConfig',
   'SiteMonitoringProps', 'SiteNetworkPoliciesProps', 'StorageClaim', 'StorageClaimsProps', 'TopologySpread', 'WordPressAppProps', 'WordPressAutoscaling', 'WordPressChartProps', 'WordPressMetrics', 'WordPressCronProps',
 ];
 

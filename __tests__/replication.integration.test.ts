@@ -11,7 +11,7 @@ import * as path from 'path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadEnvironment } from '../lib/config/load';
 import { renderEnvironments } from '../lib/render/render';
-import { REPO, tempDir } from './support/fixtures';
+import { eventually, REPO, sleep, tempDir } from './support/fixtures';
 import { MariaDbInstance, mariadbAvailable, startMariaDb } from './support/mariadb-server';
 import { LocalPod } from './support/pod-runner';
 
@@ -44,17 +44,6 @@ function runbook(): Record<string, string> {
   const text = fs.readFileSync(path.join(REPO, 'docs', 'replication.md'), 'utf8');
   const blocks = [...text.matchAll(/```sql runbook=([a-z-]+)\n([\s\S]*?)```/g)];
   return Object.fromEntries(blocks.map(m => [m[1], m[2].split('\n').map(l => l.trim()).join('\n')]));
-}
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-
-/** Poll `check` until it returns true, or fail with `what` after `ms`. */
-async function eventually(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await sleep(250);
-  }
 }
 
 describeMariaDb(`replication of config/prod.yaml site "${SITE}" against real MariaDB servers`, () => {

@@ -498,9 +498,12 @@ describe.each(SITES)('$label: NetworkPolicies', s => {
     }
     // WP-Cron calls the stable Service, which an Istio split spans over both tracks: it may reach either.
     const tracks = net.pods.filter(p => p.kind === 'Deployment').map(p => p.workload);
+    // Galera nodes also reach each other on its group communication, IST and SST ports, and only there.
+    const galera = ofKind(s.objects, 'StatefulSet')[0].spec.template.spec.containers[0].env.some((e: any) => e.name === 'GALERA_PEERS');
     expect(open.sort()).toEqual([
       ...clients.map(c => `${c} -> ${db.workload}:3306`),
       ...webClients.flatMap(c => tracks.map(t => `${c} -> ${t}:80`)),
+      ...galera ? [4444, 4567, 4568].map(port => `${db.workload} -> ${db.workload}:${port}`) : [],
     ].sort());
   });
 

@@ -11,8 +11,8 @@ export { ClaimSource, StorageClaims } from './constructs/storage-claims';
 export type { ClaimOptions, NfsVolumeOptions, StorageClaim, StorageClaimsProps } from './constructs/storage-claims';
 export { MARIADB_DEFAULT_IMAGE, MYSQLD_EXPORTER_DEFAULT_IMAGE, MYSQLD_EXPORTER_PORT, MariaDbStatefulSet } from './constructs/mariadb-statefulset';
 export type {
-  DatabaseClient, MariaDbCredentials, MariaDbMetrics, MariaDbReplication, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
-  ResolvedMariaDbReplication,
+  DatabaseClient, MariaDbCredentials, MariaDbGalera, MariaDbMetrics, MariaDbReplication, MariaDbStatefulSetProps, ResolvedMariaDbCredentials,
+  ResolvedMariaDbGalera, ResolvedMariaDbReplication,
 } from './constructs/mariadb-statefulset';
 export { Track, WORDPRESS_DEFAULT_IMAGE, WORDPRESS_KEY_NAMES, WhenUnsatisfiable, WordPressApp } from './constructs/wordpress-app';
 export type { IDatabaseConnection, PhpSettings, TopologySpread, WordPressAppProps, WordPressAutoscaling, WordPressMetrics } from './constructs/wordpress-app';

@@ -115,3 +115,14 @@ export function readTree(dir: string): Record<string, string> {
   if (fs.existsSync(dir)) visit(dir);
   return out;
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
+
+/** Poll `check` every `intervalMs` until it returns true, or fail with `what` after `ms`. */
+export async function eventually(what: string, check: () => Promise<boolean>, ms = 30_000, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await sleep(intervalMs);
+  }
+}

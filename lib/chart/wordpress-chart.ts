@@ -134,9 +134,10 @@ export class WordPressChart extends Chart {
         user: db.replication?.user,
         maxLag: db.replication?.maxLag ? parseDuration(db.replication.maxLag) : undefined,
       } : undefined,
+      galera: db.mode === 'galera' ? { replicas: db.replicas ?? 3, clusterName: db.galera?.clusterName } : undefined,
     });
-    // Replicas are only a stand-by when they do not share the primary's node: spread them by default.
-    if (db.placement || db.mode === 'replication') new AntiAffinity(this, 'DatabasePlacement', { target: this.database, ...placement(db.placement) });
+    // Replicas are only a stand-by, and Galera nodes only keep quorum, when they do not share a node: spread them by default.
+    if (db.placement || (db.mode ?? 'standalone') !== 'standalone') new AntiAffinity(this, 'DatabasePlacement', { target: this.database, ...placement(db.placement) });
 
     // --- WordPress: the stable track and, with wordpress.canary, a canary track ---
     const canaryConfig = wp.canary;

@@ -299,7 +299,7 @@ function crossChecks(file: string, env: EnvironmentConfig, sites: Record<string,
       }
     }
 
-    for (const [p, placement, count] of [[`${at}.wordpress.placement`, wp.placement, replicas], [`${at}.database.placement`, db.placement, db.mode === 'replication' ? db.replicas ?? 2 : 1]] as const) {
+    for (const [p, placement, count] of [[`${at}.wordpress.placement`, wp.placement, replicas], [`${at}.database.placement`, db.placement, databaseReplicas(db)]] as const) {
       placement?.nodeAffinity?.forEach((rule, i) => {
         const needsValues = rule.operator === 'In' || rule.operator === 'NotIn';
         const n = rule.values?.length ?? 0;
@@ -457,15 +457,31 @@ function checkMetrics(at: string, site: SiteConfig, err: (p: string, message: st
   if (site.security?.prometheus) err(`${at}.security.prometheus`, 'only applies with metrics.enabled: true (nothing is scraped otherwise); set it or remove prometheus');
 }
 
+/** Pods of the database StatefulSet, with the mode's default. */
+function databaseReplicas(db: DatabaseConfig): number {
+  return db.replicas ?? { standalone: 1, replication: 2, galera: 3 }[db.mode ?? 'standalone'];
+}
+
 function checkReplication(at: string, db: DatabaseConfig, err: (p: string, message: string) => void) {
-  if ((db.mode ?? 'standalone') === 'standalone') {
+  const mode = db.mode ?? 'standalone';
+  if (mode !== 'replication' && db.replication) err(`${at}.replication`, `only applies to mode replication, not ${mode}; set mode: replication or remove it`);
+  if (mode !== 'galera' && db.galera) err(`${at}.galera`, `only applies to mode galera, not ${mode}; set mode: galera or remove it`);
+  if (mode === 'standalone') {
     if (db.replicas !== undefined && db.replicas > 1) {
-      err(`${at}.replicas`, `${db.replicas} standalone servers would be independent, diverging databases behind one Service; set mode: replication, or replicas: 1`);
+      err(`${at}.replicas`, `${db.replicas} standalone servers would be independent, diverging databases behind one Service; set mode: replication or galera, or replicas: 1`);
     }
-    if (db.replication) err(`${at}.replication`, 'only applies to mode replication; set mode: replication or remove it');
     return;
   }
-  const replicas = db.replicas ?? 2;
+  const replicas = databaseReplicas(db);
+  if (mode === 'galera') {
+    if (replicas < 3 || replicas % 2 === 0) {
+      const why = replicas < 3
+        ? 'fewer than 3 nodes lose quorum (a majority) when one stops, and the cluster stops taking writes'
+        : 'an even count can split into two halves where neither has quorum (a majority), and both stop';
+      err(`${at}.replicas`, `${replicas} is not an odd number of at least 3 for mode galera: ${why}; set replicas: ${replicas < 3 ? 3 : replicas + 1} (or ${replicas < 3 ? 5 : Math.max(3, replicas - 1)})`);
+    }
+    return;
+  }
   if (replicas < 2) err(`${at}.replicas`, `${replicas} is too few for mode replication, which needs a primary and at least one replica; set replicas: 2 or more, or mode: standalone`);
   const primary = db.replication?.primary;
   if (primary !== undefined && primary >= replicas) {

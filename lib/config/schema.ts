@@ -156,7 +156,7 @@ const WordPress = Type.Object({
   }, { ...strict, description: 'WP-Cron (scheduled posts, update checks, plugin jobs).' })),
 }, { ...strict, description: 'The WordPress Deployment.' });
 
-export const DATABASE_MODES = ['standalone', 'replication'] as const;
+export const DATABASE_MODES = ['standalone', 'replication', 'galera'] as const;
 const Database = Type.Object({
   image: Type.Optional(Image('MariaDB image (official). Default: mariadb:11.4.')),
   databaseName: Type.Optional(Type.String({
@@ -175,10 +175,11 @@ const Database = Type.Object({
     monitoringPasswordKey: Type.Optional(SecretKey('Key of the monitoring user\'s password, read by mysqld-exporter (metrics.enabled). Default: mariadb-monitoring-password.')),
   }, { ...strict, description: 'Credentials Secret (never created by this project).' })),
   mode: Type.Optional(Type.Union(DATABASE_MODES.map(m => Type.Literal(m)), {
-    description: 'standalone: one server. replication: one StatefulSet whose pod `primary` takes the writes and whose other pods replicate from it (GTID, read-only); failover is manual (docs/replication.md). Default: standalone.',
+    description: 'standalone: one server. replication: one StatefulSet whose pod `primary` takes the writes and whose other pods replicate from it (GTID, read-only); failover is manual (docs/replication.md). '
+      + 'galera: one StatefulSet of writable Galera nodes behind one Service (docs/galera.md). Default: standalone.',
     'x-hint': `use one of: ${DATABASE_MODES.join(', ')}`,
   })),
-  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'Pods of the StatefulSet; with mode replication at least 2 (a primary and replicas). Default: 1 standalone, 2 replication.' })),
+  replicas: Type.Optional(Type.Integer({ minimum: 1, maximum: 9, description: 'Pods of the StatefulSet; with mode replication at least 2 (a primary and replicas), with galera odd and at least 3 (quorum). Default: 1 standalone, 2 replication, 3 galera.' })),
   replication: Type.Optional(Type.Object({
     user: Type.Optional(Type.String({
       pattern: '^[A-Za-z0-9_]{1,80}$', description: 'Replication user, created on the primary with REPLICATION REPLICA only. Default: replicator.',
@@ -187,6 +188,12 @@ const Database = Type.Object({
     primary: Type.Optional(Type.Integer({ minimum: 0, description: 'Ordinal of the primary pod; change it only to finish a promotion (docs/replication.md). Default: 0.' })),
     maxLag: Type.Optional(DurationT('A replica is ready (in Service "<name>-read" and for backups) only while replicating with at most this lag. Default: 30s.')),
   }, { ...strict, description: 'Replication settings (mode replication).' })),
+  galera: Type.Optional(Type.Object({
+    clusterName: Type.Optional(Type.String({
+      pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'wsrep_cluster_name; a node never joins a cluster of another name. Default: mariadb.',
+      'x-hint': 'use letters, digits, ".", "-" and "_" only, at most 64 characters',
+    })),
+  }, { ...strict, description: 'Galera settings (mode galera).' })),
   volumeSize: Type.Optional(Size('Data volume per pod. Default: 8Gi.')),
   storageClassName: Type.Optional(Type.String({ description: 'StorageClass of the data volume. Default: the cluster default.', maxLength: 253 })),
   config: Type.Optional(Type.Record(Type.String(), Type.String({ pattern: '^[^\\n]*$', 'x-hint': 'use a one-line string value, e.g. "200"' }), {

@@ -3,9 +3,12 @@
 // (`<set>-<ordinal>`) and compares it with PRIMARY_ORDINAL. Parameters come from environment
 // variables, so the integration test runs exactly the text that ships.
 
-/** Sets `ordinal` from $HOSTNAME and `role` to primary or replica; stops on a host name without one. */
-const ROLE = String.raw`ordinal="${'$'}{HOSTNAME##*-}"
-case "$ordinal" in ''|*[!0-9]*) echo "mariadb: host name \"$HOSTNAME\" does not end in a StatefulSet ordinal" >&2; exit 1 ;; esac
+/** Sets `ordinal` from $HOSTNAME; stops on a host name without one. Galera's scripts use it too. */
+export const ORDINAL = String.raw`ordinal="${'$'}{HOSTNAME##*-}"
+case "$ordinal" in ''|*[!0-9]*) echo "mariadb: host name \"$HOSTNAME\" does not end in a StatefulSet ordinal" >&2; exit 1 ;; esac`;
+
+/** Sets `ordinal` and `role` (primary or replica). */
+const ROLE = String.raw`${ORDINAL}
 role=replica
 [ "$ordinal" = "$PRIMARY_ORDINAL" ] && role=primary`;
 

@@ -4,6 +4,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ComponentIdentity, objectLabels, selectorLabels, siteInstance } from '../k8s/labels';
 import { MetricsService, addMetricsService } from '../k8s/metrics-service';
+import { GALERA_CONFIG_SCRIPT, GALERA_READINESS_SCRIPT, GALERA_START_SCRIPT } from './mariadb-galera-scripts';
 import { CONFIG_SCRIPT, READINESS_SCRIPT, SEED_SCRIPT, START_SCRIPT } from './mariadb-replication-scripts';
 import {
   DEFAULT_RESOURCES, EXPORTER_RESOURCES, IAffinityTarget, METRICS_PORT_NAME, ProbeSettings, ResolvedTimings, ResourceSpec, checkImage,
@@ -88,6 +89,25 @@ export interface MariaDbReplication {
    * @default Duration.seconds(30)
    */
   readonly maxLag?: Duration;
+}
+
+/** An active-active Galera cluster inside the one StatefulSet (docs/galera.md). */
+export interface MariaDbGalera {
+  /** Pods of the set: odd and at least 3, so that a majority (quorum) survives the loss of one. */
+  readonly replicas: number;
+  /**
+   * `wsrep_cluster_name`; a node refuses to join a cluster of another name.
+   * @default the StatefulSet's name
+   */
+  readonly clusterName?: string;
+}
+
+/** Galera settings with every default applied. */
+export interface ResolvedMariaDbGalera {
+  /** Pods of the StatefulSet, every one a writable member. */
+  readonly replicas: number;
+  /** `wsrep_cluster_name`. */
+  readonly clusterName: string;
 }
 
 /** A workload that connects to the database. */
@@ -184,6 +204,11 @@ export interface MariaDbStatefulSetProps {
    */
   readonly replication?: MariaDbReplication;
   /**
+   * Run an active-active Galera cluster instead of one standalone server (not with `replication`).
+   * @default one standalone server
+   */
+  readonly galera?: MariaDbGalera;
+  /**
    * Run mysqld-exporter beside the server and render the `<name>-metrics` Service it is scraped through.
    * @default no metrics
    */
@@ -244,6 +269,18 @@ const REPLICATION_CONFIG: Record<string, string> = {
 };
 const ROLE_CONFIG = { primary: { read_only: 'OFF' }, replica: { read_only: 'ON' } };
 
+/** Where the image's galera-4 package installs the provider. */
+export const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
+/** Galera's group communication, incremental (IST) and snapshot (SST) transfer ports. */
+export const GALERA_PORTS = { replication: 4567, ist: 4568, sst: 4444 } as const;
+/**
+ * What mariadb-backup needs on an SST donor (MariaDB 10.5+). The SST user is `mysql@localhost`,
+ * which the image's entrypoint creates (MARIADB_MYSQL_LOCALHOST_USER) identified by unix_socket:
+ * only a process running as the pod's mysql user, on the pod's own socket, logs in as it, so no
+ * password exists to store or rotate.
+ */
+const SST_GRANTS = 'RELOAD, PROCESS, LOCK TABLES, BINLOG MONITOR';
+
 /**
  * MariaDB (official image) as a StatefulSet with a volume per pod from `volumeClaimTemplates`, a
  * headless Service for per-pod DNS and a ClusterIP Service for clients.
@@ -251,7 +288,9 @@ const ROLE_CONFIG = { primary: { read_only: 'OFF' }, replica: { read_only: 'ON' 
  * Standalone (the default) runs one pod: more pods without replication would be independent,
  * diverging databases behind one Service. With `replication`, ordinal `primaryOrdinal` (0) is the
  * primary and takes every write through the client Service; the other pods seed themselves from
- * it and replicate by GTID, read-only, behind the `<name>-read` Service. Failover is manual.
+ * it and replicate by GTID, read-only, behind the `<name>-read` Service. Failover is manual. With
+ * `galera`, every pod is a writable member of one Galera cluster behind the client Service (only
+ * Synced nodes are ready), with a PodDisruptionBudget that keeps quorum (docs/galera.md).
  */
 export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   /** Name of the StatefulSet and of the client Service. */
@@ -262,7 +301,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   public readonly host: string;
   /**
    * DNS name for reads that may lag by up to `maxLag`: the `<name>-read` Service with
-   * replication (ready replicas and the primary), otherwise `host`.
+   * replication (ready replicas and the primary), otherwise `host` (with Galera, any Synced node).
    */
   public readonly readHost: string;
   /** TCP port clients connect to. */
@@ -277,6 +316,10 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   public readonly credentials: ResolvedMariaDbCredentials;
   /** Replication settings with defaults, or undefined for a standalone server. */
   public readonly replication?: ResolvedMariaDbReplication;
+  /** Galera settings with defaults, or undefined unless the set is a Galera cluster. */
+  public readonly galera?: ResolvedMariaDbGalera;
+  /** Ports the pods use among themselves besides `port` (Galera's), empty otherwise. */
+  public readonly peerPorts: readonly number[];
   /** Labels that select exactly this StatefulSet's pods. */
   public readonly selectorLabels: Record<string, string>;
   /** Identity used for labels; other constructs derive theirs from it. */
@@ -317,7 +360,12 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
           + 'e.g. "mariadb-monitoring-password"');
       }
     }
+    if (props.replication && props.galera) {
+      throw new Error('MariaDbStatefulSet: replication and galera are both set; a set is either primary/replica or a Galera cluster, choose one');
+    }
     this.replication = props.replication && MariaDbStatefulSet.resolveReplication(props.replication);
+    this.galera = props.galera && { replicas: MariaDbStatefulSet.galeraReplicas(props.galera.replicas), clusterName: props.galera.clusterName ?? this.name };
+    this.peerPorts = this.galera ? Object.values(GALERA_PORTS) : [];
     this.readHost = this.replication ? this.serviceHost(`${this.name}-read`) : this.host;
     this.image = props.image ?? MARIADB_DEFAULT_IMAGE;
     checkImage('MariaDbStatefulSet', 'image', this.image);
@@ -326,19 +374,54 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     const labels = objectLabels(this.identity);
 
     // Construction order is output order: config, account, services, then the set.
-    const settings = { ...DEFAULT_CONFIG, ...(this.replication ? REPLICATION_CONFIG : {}), ...props.config };
+    const settings = { ...DEFAULT_CONFIG, ...(this.replication ? REPLICATION_CONFIG : {}), ...(this.galera ? this.galeraConfig(this.galera) : {}), ...props.config };
     this.configMap = new kplus.ConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
       data: this.replication
         ? { 'common.cnf': mysqld(settings), 'primary.cnf': mysqld(ROLE_CONFIG.primary), 'replica.cnf': mysqld(ROLE_CONFIG.replica) }
-        : { [CONFIG_FILE]: mysqld(settings) },
+        : { [this.galera ? 'galera.cnf' : CONFIG_FILE]: mysqld(settings) },
     });
     const account = workloadServiceAccount(this, this.name, labels);
     this.addServices(labels);
     if (this.metrics) this.metricsService = addMetricsService(this, this.name, this.identity, this.selectorLabels, MYSQLD_EXPORTER_PORT);
     this.statefulSet = this.addStatefulSet(props, labels, account.name);
-    // Replicas connect to the primary like any other client.
+    // Replicas connect to the primary like any other client; Galera nodes ask their peers over SQL
+    // whether a cluster already runs before they bootstrap or join.
     if (this.replication) this.addClient({ name: `${this.name}-replicas`, selectorLabels: this.selectorLabels });
+    if (this.galera) {
+      this.addClient({ name: `${this.name}-peers`, selectorLabels: this.selectorLabels });
+      // A drain takes one node at a time: the others keep quorum (a majority of replicas).
+      new k8s.KubePodDisruptionBudget(this, 'DisruptionBudget', {
+        metadata: { name: this.name, labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selectorLabels } },
+      });
+    }
+  }
+
+  private static galeraReplicas(replicas: number): number {
+    if (!Number.isInteger(replicas) || replicas < 3 || replicas % 2 === 0) {
+      throw new Error(`MariaDbStatefulSet: galera.replicas is ${replicas}; a Galera cluster needs an odd number of at least 3 pods `
+        + `(quorum is a majority: with ${replicas < 3 ? 'fewer than 3 the loss of one node stops it' : 'an even count a split into halves stops both'}), e.g. 3 or 5`);
+    }
+    return replicas;
+  }
+
+  /** The `[mysqld]` settings every node shares; `config` adds each node's name and address. */
+  private galeraConfig(g: ResolvedMariaDbGalera): Record<string, string> {
+    return {
+      wsrep_on: 'ON',
+      wsrep_provider: GALERA_PROVIDER,
+      wsrep_cluster_name: g.clusterName,
+      wsrep_cluster_address: `gcomm://${this.podHosts().join(',')}`,
+      // Galera replicates row events only, and interleaved auto-increment locks cannot be certified.
+      binlog_format: 'ROW',
+      default_storage_engine: 'InnoDB',
+      innodb_autoinc_lock_mode: '2',
+      // Non-blocking on the donor; streams through socat (both in the image). `mysql:` logs in as
+      // mysql@localhost over the socket (SST_GRANTS).
+      wsrep_sst_method: 'mariabackup',
+      wsrep_sst_auth: 'mysql:',
+    };
   }
 
   private static resolveReplication(r: MariaDbReplication): ResolvedMariaDbReplication {
@@ -395,7 +478,10 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       metadata: { name: this.name, labels },
       spec: {
         serviceName: this.headlessServiceName,
-        replicas: this.replication?.replicas ?? 1,
+        replicas: this.replicas,
+        // Galera: every pod starts at once, so that after a full stop the node holding the last
+        // commit (safe_to_bootstrap) can start first whatever its ordinal.
+        podManagementPolicy: this.galera ? 'Parallel' : undefined,
         selector: { matchLabels: this.selectorLabels },
         // Explicit even though it is the default: deleting or scaling the set never deletes data.
         persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Retain', whenScaled: 'Retain' },
@@ -417,8 +503,12 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
             terminationGracePeriodSeconds: 60,
             securityContext: restrictedPodSecurityContext(MARIADB_UID, MARIADB_UID),
             affinity: Lazy.any({ produce: () => this.affinity }),
-            initContainers: this.replication || this.metrics
-              ? [...this.replication ? this.replicationInitContainers(resources) : [], ...this.metrics ? [this.exporterConfigContainer()] : []]
+            initContainers: this.replication || this.galera || this.metrics
+              ? [
+                ...this.replication ? this.replicationInitContainers(resources) : [],
+                ...this.galera ? [this.galeraConfigContainer(resources)] : [],
+                ...this.metrics ? [this.exporterConfigContainer()] : [],
+              ]
               : undefined,
             containers: [this.serverContainer(props, resources), ...this.metrics ? [this.exporterContainer(this.metrics)] : []],
             volumes: this.podVolumes(),
@@ -426,6 +516,18 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
         },
       },
     });
+  }
+
+  /** `config` writes the shared settings and the node's own name and address into conf.d. */
+  private galeraConfigContainer(resources: ResourceSpec): k8s.Container {
+    return this.toolContainer('config', GALERA_CONFIG_SCRIPT, resources, [
+      { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'CONFIG_SOURCE', value: CONFIG_SOURCE },
+      { name: 'CONFIG_DIR', value: CONF_D },
+    ], [
+      { name: 'config', mountPath: CONFIG_SOURCE, readOnly: true },
+      { name: 'conf-d', mountPath: CONF_D },
+    ]);
   }
 
   /** A container of the server's image with the restricted settings, running one of the replication snippets. */
@@ -519,17 +621,18 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
 
   private serverContainer(props: MariaDbStatefulSetProps, resources: ResourceSpec): k8s.Container {
     const r = this.replication;
-    // With replication, conf.d is the `config` init container's output; standalone mounts the one file.
-    const config: k8s.VolumeMount = r
+    // With replication or Galera, conf.d is the `config` init container's output; standalone mounts the one file.
+    const config: k8s.VolumeMount = r || this.galera
       ? { name: 'conf-d', mountPath: CONF_D, readOnly: true }
       : { name: 'config', mountPath: `${CONF_D}/${CONFIG_FILE}`, subPath: CONFIG_FILE, readOnly: true };
+    const galeraPorts = Object.entries(GALERA_PORTS).map(([name, port]): k8s.ContainerPort => ({ name: `galera-${name}`, containerPort: port, protocol: 'TCP' }));
     return {
       name: 'mariadb',
       image: this.image,
       imagePullPolicy: 'IfNotPresent',
-      // The image's entrypoint stays in charge; the wrapper only picks the role.
-      command: r && ['bash', '-c', START_SCRIPT],
-      ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }],
+      // The image's entrypoint stays in charge; the wrapper only picks the role (or whether to bootstrap).
+      command: r ? ['bash', '-c', START_SCRIPT] : this.galera && ['bash', '-c', GALERA_START_SCRIPT],
+      ports: [{ name: 'mysql', containerPort: PORT, protocol: 'TCP' }, ...this.galera ? galeraPorts : []],
       env: this.serverEnv(),
       resources: resourceRequirements(resources),
       securityContext: restrictedContainerSecurityContext(MARIADB_UID, MARIADB_UID),
@@ -564,6 +667,13 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
         ...this.replicationEnv(),
         { name: 'MAX_LAG_SECONDS', value: String(r.maxLag.toSeconds()) },
       ] : []),
+      ...(this.galera ? [
+        // The entrypoint creates the SST user on a node's first start (see SST_GRANTS).
+        { name: 'MARIADB_MYSQL_LOCALHOST_USER', value: '1' },
+        { name: 'MARIADB_MYSQL_LOCALHOST_GRANTS', value: SST_GRANTS },
+        { name: 'GALERA_PEERS', value: this.podHosts().join(' ') },
+        { name: 'DATA_DIR', value: DATA_DIR },
+      ] : []),
     ];
   }
 
@@ -576,8 +686,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
     // Readiness: the application user can log in and run a query in its database (and, on a
     // replica, replication runs with bounded lag). A lagging replica only leaves the Services.
     const query: k8s.ExecAction = {
-      command: this.replication
-        ? ['bash', '-c', READINESS_SCRIPT]
+      command: this.replication || this.galera
+        ? ['bash', '-c', this.replication ? READINESS_SCRIPT : GALERA_READINESS_SCRIPT]
         : ['sh', '-c', 'MYSQL_PWD="$(cat "$MARIADB_PASSWORD_FILE")" exec mariadb --host=127.0.0.1 --connect-timeout=3 --user="$MARIADB_USER" --database="$MARIADB_DATABASE" --batch --skip-column-names --execute="SELECT 1"'],
     };
     return {
@@ -595,7 +705,8 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
       { name: 'run', emptyDir: {} },
       { name: 'tmp', emptyDir: {} },
       { name: 'config', configMap: { name: this.configMap.name } },
-      ...(this.replication ? [{ name: 'conf-d', emptyDir: {} }, { name: 'initdb', emptyDir: {} }] : []),
+      ...(this.replication || this.galera ? [{ name: 'conf-d', emptyDir: {} }] : []),
+      ...(this.replication ? [{ name: 'initdb', emptyDir: {} }] : []),
       // In memory: the file holds a password and must not reach the node's disk.
       ...(this.metrics ? [{ name: 'exporter-config', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('1Mi') } }] : []),
       {
@@ -619,6 +730,16 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
   /** Workloads that connect to this database, in the order they were wired. */
   public get clients(): readonly DatabaseClient[] {
     return [...this._clients];
+  }
+
+  /** Pods of the set. */
+  public get replicas(): number {
+    return this.replication?.replicas ?? this.galera?.replicas ?? 1;
+  }
+
+  /** DNS names of every pod of the set through the headless Service, by ordinal. */
+  public podHosts(): string[] {
+    return Array.from({ length: this.replicas }, (_, ordinal) => this.podHost(ordinal));
   }
 
   /** DNS name of one pod through the headless Service. */

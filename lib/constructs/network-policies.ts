@@ -29,6 +29,8 @@ export interface IClientTrackingServer {
   readonly port: number;
   /** Every workload that connects; read at synth, so clients wired later are included. */
   readonly clients: readonly DatabaseClient[];
+  /** TCP ports the server's pods use among themselves (a cluster's own traffic), besides `port`. */
+  readonly peerPorts?: readonly number[];
 }
 
 /** Pods that serve Prometheus metrics on a port of their own. */
@@ -177,6 +179,7 @@ export interface SiteNetworkPoliciesProps {
  *   ingress policy decides which of them get through (a policy selects one label set, and clients
  *   can be added until synth);
  * - `allow-<database>-clients`: the database accepts connections from its recorded clients only;
+ * - `allow-<database>-peers` (only with `peerPorts`): the database pods reach each other on those ports;
  * - `allow-<web>-http`: the web pods accept HTTP from `webAccess` and from their recorded clients
  *   (e.g. `WordPressCron`);
  * - `allow-<client>-to-<web>`: each of those clients may open connections to the web port;
@@ -215,6 +218,14 @@ export class SiteNetworkPolicies extends Construct {
         },
       }),
     });
+    if (db.peerPorts?.length) {
+      const peers = [{ podSelector: { matchLabels: db.selectorLabels } }];
+      const ports = db.peerPorts.map(tcp);
+      this.policy(`allow-${db.name}-peers`, { matchLabels: db.selectorLabels }, ['Ingress', 'Egress'], {
+        ingress: [{ from: peers, ports }],
+        egress: [{ to: peers, ports }],
+      });
+    }
     const access = props.webAccess ?? WebAccess.ingressController(INGRESS_NGINX);
     const mesh = props.meshControlPlane && namespacedPeer('SiteNetworkPolicies: meshControlPlane', props.meshControlPlane);
     // The web's clients as wired so far (the chart creates this construct last): each gets its own

@@ -105,6 +105,17 @@ export class SiteMonitoring extends Construct {
           `{{ $labels.pod }} (${namespace}) is {{ $value }}s behind the primary and left the read Service`),
       );
     }
+    if (db.galera) {
+      // wsrep_local_state 4 is Synced; the exporter turns wsrep_ready ON into 1.
+      rules.push(
+        alert('MariaDbGaleraClusterDegraded', 'critical', '2m',
+          `mysql_global_status_wsrep_cluster_size{${exporter}} < ${db.galera.replicas}`,
+          `{{ $labels.pod }} (${namespace}) sees {{ $value }} of ${db.galera.replicas} Galera nodes; see docs/galera.md`),
+        alert('MariaDbGaleraNodeNotSynced', 'warning', '5m',
+          `mysql_global_status_wsrep_local_state{${exporter}} != 4 or mysql_global_status_wsrep_ready{${exporter}} != 1`,
+          `Galera node {{ $labels.pod }} (${namespace}) is not Synced and left the Service`),
+      );
+    }
     if (webServices.length) rules.push(...apacheAlerts(site, webServices.map(w => w.name), namespace));
     if (props.backupCronJobName) {
       const cronJob = `${site}, cronjob="${props.backupCronJobName}"`;

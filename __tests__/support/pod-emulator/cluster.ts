@@ -254,8 +254,9 @@ export class Cluster {
   async startPod(workload: any, options: StartOptions = {}): Promise<Pod> {
     const ordinal = options.ordinal ?? 0;
     const name = options.name ?? (workload.kind === 'StatefulSet' ? `${workload.metadata.name}-${ordinal}` : `${workload.metadata.name}-${++this.podCounter}`);
-    const plan = resolvePod(workload, this, name);
-    const pod = new Pod(this, workload, plan, name, ordinal);
+    const ip = this.allocateIp();
+    const plan = resolvePod(workload, this, name, ip);
+    const pod = new Pod(this, workload, plan, name, ordinal, ip);
     this.pods.push(pod);
     await pod.start();
     return pod;
@@ -290,12 +291,17 @@ export class Cluster {
     for (const s of this.services) {
       lines.push(`${s.vip}\t${s.name}.${s.namespace}.svc.cluster.local ${s.name}.${s.namespace}.svc ${s.name}.${s.namespace}${s.namespace === pod.plan.namespace ? ` ${s.name}` : ''}`);
     }
-    // A StatefulSet's pods started so far, under their per-pod names of its (headless) Service.
-    for (const p of this.pods) {
+    // A StatefulSet's live pods, under their per-pod names of its (headless) Service.
+    for (const p of this.pods.filter(x => x === pod || x.alive)) {
       const service = p.workload.kind === 'StatefulSet' ? p.workload.spec?.serviceName : undefined;
       if (service) lines.push(`${p.ip}\t${p.name}.${service}.${p.plan.namespace}.svc.cluster.local ${p.name}.${service}`);
     }
     return lines.join('\n') + '\n';
+  }
+
+  /** Rewrite every live pod's /etc/hosts: the cluster DNS answers for pods as they come and go. */
+  refreshHosts(): void {
+    for (const p of this.pods) if (p.alive) p.writeHosts();
   }
 
   /** Give free Service IPs to `pod` when its labels match their selectors. */
@@ -359,7 +365,6 @@ function readLog(c: { stdoutFile: string; stderrFile: string }): string {
 
 export class Pod {
   readonly dir: string;
-  readonly ip: string;
   /** What this pod asked for that the emulator did not do. */
   readonly notes: string[] = [];
   sandboxPid = 0;
@@ -370,10 +375,9 @@ export class Pod {
   /** Milliseconds from start() to each container's process start. */
   readonly startedAt = Date.now();
 
-  constructor(readonly cluster: Cluster, readonly workload: any, readonly plan: PodPlan, readonly name: string, readonly ordinal: number) {
+  constructor(readonly cluster: Cluster, readonly workload: any, readonly plan: PodPlan, readonly name: string, readonly ordinal: number, readonly ip: string) {
     // Each pod instance has its own directory (logs, volumes), even when a name comes back.
     this.dir = path.join(cluster.dir, 'pods', `${name}-${crypto.randomBytes(3).toString('hex')}`);
-    this.ip = cluster.allocateIp();
     this.notes.push(...plan.notEmulated);
   }
 
@@ -382,6 +386,16 @@ export class Pod {
     return this.workload.kind === 'StatefulSet'
       ? { ...this.plan.labels, 'statefulset.kubernetes.io/pod-name': this.name }
       : this.plan.labels;
+  }
+
+  /** Whether the sandbox (the pod's network) is up. */
+  get alive(): boolean {
+    return this.sandbox !== undefined;
+  }
+
+  /** (Re)write the pod's /etc/hosts in place; its containers bind-mount that file. */
+  writeHosts(): void {
+    fs.writeFileSync(path.join(this.dir, 'etc', 'hosts'), this.cluster.hostsFile(this), { mode: 0o644 });
   }
 
   get running(): boolean {
@@ -492,7 +506,7 @@ export class Pod {
     lines.push(`rm -rf ${sh(staging)}`, 'echo sandbox-ready', 'exec sleep infinity');
     // kubelet-managed files.
     fs.mkdirSync(path.join(this.dir, 'etc'), { recursive: true });
-    fs.writeFileSync(path.join(this.dir, 'etc', 'hosts'), this.cluster.hostsFile(this), { mode: 0o644 });
+    this.writeHosts();
     fs.writeFileSync(path.join(this.dir, 'etc', 'hostname'), `${this.name}\n`, { mode: 0o644 });
     fs.writeFileSync(path.join(this.dir, 'etc', 'resolv.conf'),
       `search ${this.plan.namespace}.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${NODE_IP}\noptions ndots:5\n`, { mode: 0o644 });
@@ -505,6 +519,7 @@ export class Pod {
       if (this.sandbox === sandbox) this.sandbox = undefined;
     });
     await waitForMarker(sandbox, 'sandbox-ready', `${this.name} sandbox`);
+    this.cluster.refreshHosts();
     await this.cluster.claimServiceIps(this);
     // Init containers run one after the other to completion; then the containers together.
     for (const c of this.plan.initContainers) {
@@ -762,6 +777,7 @@ export class Pod {
       await Promise.race([gone, sleep(10_000)]);
     }
     this.sandbox = undefined;
+    this.cluster.refreshHosts();
     for (const s of this.cluster.services) if (s.holder === this) s.holder = undefined;
   }
 }

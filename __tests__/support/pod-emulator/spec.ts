@@ -122,7 +122,7 @@ function describeField(key: string, value: unknown): string {
 }
 
 /** Read one workload's pod template into a plan. Throws on what a kubelet would refuse. */
-export function resolvePod(workload: any, sources: EnvSources, podName?: string): PodPlan {
+export function resolvePod(workload: any, sources: EnvSources, podName?: string, podIp?: string): PodPlan {
   const template = podOf(workload);
   const spec = template.spec;
   const kind = workload.kind;
@@ -202,7 +202,7 @@ export function resolvePod(workload: any, sources: EnvSources, podName?: string)
       else if (e.valueFrom?.configMapKeyRef) env[e.name] = sources.configMapValue(e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.key);
       else if (e.valueFrom?.fieldRef) {
         const fieldPath: string = e.valueFrom.fieldRef.fieldPath;
-        const fields: Record<string, string> = { 'metadata.name': podName ?? name, 'metadata.namespace': namespace };
+        const fields: Record<string, string> = { 'metadata.name': podName ?? name, 'metadata.namespace': namespace, ...podIp ? { 'status.podIP': podIp } : {} };
         if (!(fieldPath in fields)) throw new Error(`${cw}: env ${e.name} fieldRef ${fieldPath} is not emulated`);
         env[e.name] = fields[fieldPath];
       } else if (e.valueFrom) throw new Error(`${cw}: env ${e.name} valueFrom ${JSON.stringify(e.valueFrom)} is not emulated`);

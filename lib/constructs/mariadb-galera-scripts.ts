@@ -38,7 +38,7 @@ echo "mariadb: galera node $HOSTNAME at $POD_IP"`;
  * A node with data never joins a cluster of another state UUID: the SST would replace its data
  * with, say, an empty cluster a fresh pod 0 bootstrapped while the real cluster was down.
  *
- * Environment: `GALERA_PEERS` (every pod's DNS name), `DATA_DIR`, `MYSQL_TCP_PORT`, `MARIADB_USER`,
+ * Environment: `GALERA_PEERS` (every pod's DNS name), `GALERA_PORT` (group communication), `DATA_DIR`, `MYSQL_TCP_PORT`, `MARIADB_USER`,
  * `MARIADB_PASSWORD_FILE`.
  */
 export const GALERA_START_SCRIPT = String.raw`set -euo pipefail
@@ -57,7 +57,7 @@ serving() {
 # Whether any peer runs Galera at all, in a cluster or still looking for one.
 galera_port_open() {
   local peer
-  for peer in "${'$'}{peers[@]}"; do timeout 3 bash -c ": > /dev/tcp/$peer/4567" 2>/dev/null && return 0; done
+  for peer in "${'$'}{peers[@]}"; do timeout 3 bash -c ": > /dev/tcp/$peer/$GALERA_PORT" 2>/dev/null && return 0; done
   return 1
 }
 bootstrap=no

@@ -672,6 +672,7 @@ export class MariaDbStatefulSet extends Construct implements IAffinityTarget {
         { name: 'MARIADB_MYSQL_LOCALHOST_USER', value: '1' },
         { name: 'MARIADB_MYSQL_LOCALHOST_GRANTS', value: SST_GRANTS },
         { name: 'GALERA_PEERS', value: this.podHosts().join(' ') },
+        { name: 'GALERA_PORT', value: String(GALERA_PORTS.replication) },
         { name: 'DATA_DIR', value: DATA_DIR },
       ] : []),
     ];

@@ -97,7 +97,8 @@ describeIf('every pod template in dist/ under the pod emulator', () => {
       // A site meant for OpenShift leaves its UIDs to the platform's admission (restricted SCC).
       const admit = openShift ? admitOpenShiftRestricted : (w: any) => w;
       for (const w of workloads(objects).map(w => admit(w))) {
-        const plan = resolvePod(w, { secretValue: () => 'x', configMapValue: () => 'x' });
+        // Any pod IP: a running pod has one, and Galera's config init container reads it (status.podIP).
+        const plan = resolvePod(w, { secretValue: () => 'x', configMapValue: () => 'x' }, undefined, '10.244.0.2');
         for (const c of [...plan.initContainers, ...plan.containers]) {
           const pod = (w.spec.template ?? w.spec.jobTemplate.spec.template).spec;
           const raw = [...pod.initContainers ?? [], ...pod.containers].find((x: any) => x.name === c.name);
@@ -331,7 +332,7 @@ describeIf('dist/prod/blog: MariaDB and WordPress pods run with the images\' ent
     const init = sts.spec.template.spec.initContainers.find((c: any) => c.name === 'exporter-config');
     const passwordFile = init.env.find((e: any) => e.name === 'MONITORING_PASSWORD_FILE').value;
     // The same credentials volume as the server's, at the same path.
-    const secret = secretBehind(sts, sts.spec.template.spec.containers[0], passwordFile);
+    const secret = secretBehind(db.plan, db.plan.containers[0].name, passwordFile);
     await sql(cluster, db, readmeMonitoringStatement(cluster.secretValue(secret.secret, secret.key)));
     expect((await metrics(db, 'mysqld-exporter'))('mysql_up')).toEqual([['', 1]]);
     note(`exporter sidecars: ${[...imageInfo(wp.plan.containers[1].image).differences, ...imageInfo(db.plan.containers[1].image).differences].join('; ')}`);

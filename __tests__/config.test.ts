@@ -387,6 +387,12 @@ describe('publishing', () => {
       expect(inode(path.join(outDir, 'prod/blog/README.md'))).toBe(before.spareSame);
       expect(inode(path.join(spare, 'prod/blog/README.md'))).toBe(before.same);
       expect(readTree(spare)).toEqual({ 'prod/blog/README.md': 'same\n', 'prod/blog/app.k8s.yaml': 'older\n', 'prod/gone/app.k8s.yaml': 'gone\n' });
+      // A file that differs from the spare's is rewritten in place: a second name for it sees the new bytes.
+      const alias = path.join(dir, 'alias.yaml');
+      fs.linkSync(path.join(spare, 'prod/blog/app.k8s.yaml'), alias);
+      publish(new Map([...next, ['prod/blog/app.k8s.yaml', 'newest\n']]), outDir);
+      expect(fs.readFileSync(path.join(outDir, 'prod/blog/app.k8s.yaml'), 'utf8')).toBe('newest\n');
+      expect(fs.readFileSync(alias, 'utf8')).toBe('newest\n');
     }));
 
     test('replaces a link or folder where a file goes, and a file where a folder goes, never writing through them', () => withTree((dir, outDir) => {

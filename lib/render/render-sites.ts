@@ -65,8 +65,10 @@ export function renderSites(jobs: readonly SiteJob[], parallel: boolean, sink: S
 /**
  * Whether a folder of environment files is large enough that its sites will likely go to two
  * threads: then `RenderThread.start()` before loading it lets the worker load its modules (0.2 s)
- * while this thread parses and checks the config (0.25 s at 1,000 sites). A site takes at least
- * 40 bytes of YAML; when the guess is wrong the worker is stopped unused, or starts later.
+ * while this thread parses and checks the config (0.25 s at 1,000 sites). The bound allows 80
+ * bytes a site (a site given only its host takes about 60), so the example configs, a few sites
+ * with many settings each, stay below it; when the guess is wrong the worker is stopped unused,
+ * or starts later.
  */
 export function worthAnEarlyThread(configBytes: number): boolean {
   return configBytes >= MIN_SITES_FOR_WORKER * 80 && os.availableParallelism() > 1;

@@ -47,11 +47,11 @@ export class StagedTree {
     for (const [rel, content] of files) {
       const target = path.join(this.staging, rel);
       this.folder(path.dirname(target));
-      if (!this.recycled || !holds(target, content)) {
-        // A recycled folder may hold a folder or link by that name: replace it, never write through it.
-        if (this.recycled) fs.rmSync(target, { recursive: true, force: true });
-        fs.writeFileSync(target, content);
-      }
+      const found = this.recycled ? fs.lstatSync(target, { throwIfNoEntry: false }) : undefined;
+      // A recycled folder may hold a folder or link by that name: replace it, never write through it.
+      if (found && !found.isFile()) fs.rmSync(target, { recursive: true, force: true });
+      // A regular file is rewritten in place (same inode), and only when its bytes differ.
+      if (!found?.isFile() || found.size !== Buffer.byteLength(content) || fs.readFileSync(target, 'utf8') !== content) fs.writeFileSync(target, content);
       this.kept.add(target);
     }
   }
@@ -90,7 +90,8 @@ export class StagedTree {
   private folder(dir: string) {
     if (this.made.has(dir)) return;
     this.folder(path.dirname(dir));
-    const stat = fs.lstatSync(dir, { throwIfNoEntry: false });
+    // A fresh staging folder holds only what this tree made: nothing to look at first.
+    const stat = this.recycled ? fs.lstatSync(dir, { throwIfNoEntry: false }) : undefined;
     if (stat && !stat.isDirectory()) fs.rmSync(dir, { force: true });
     if (!stat?.isDirectory()) fs.mkdirSync(dir);
     this.made.add(dir);
@@ -116,12 +117,6 @@ function takeFolder(from: string, to: string): boolean {
     if (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes((e as NodeJS.ErrnoException).code ?? '')) return false;
     throw e;
   }
-}
-
-/** Whether `file` is a regular file holding exactly `content`. */
-function holds(file: string, content: string): boolean {
-  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
-  return !!stat?.isFile() && stat.size === Buffer.byteLength(content) && fs.readFileSync(file, 'utf8') === content;
 }
 
 /**

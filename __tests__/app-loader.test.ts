@@ -90,6 +90,15 @@ describe('prepare', () => {
     expect(runApp().stdout).toBe('shadowed dep-1\n');
   });
 
+  test('hidden entries of those folders are not compared: the CLI\'s folder and the spare tree come and go', () => {
+    const first = prepare()!;
+    mark(first);
+    fs.mkdirSync(path.join(root, '.cdk8s-out'));
+    fs.mkdirSync(path.join(root, '.dist.spare'));
+    expect(prepare()).toBe(first);
+    expect(rebuilt(first)).toBe(false);
+  });
+
   test('package.json and tsconfig.json count as inputs', () => {
     write('main.ts', "import * as m from 'dep';\nconsole.log('greeting' in m ? 'lib/greet.ts' : 'node_modules/dep');\n");
     expect(runApp().stdout).toBe('node_modules/dep\n');

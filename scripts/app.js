@@ -41,9 +41,10 @@ function fingerprint(root, rel) {
   }
 }
 
+/** A folder's entries, but not the hidden ones: the CLI's `.cdk8s-out/`, `.dist.spare/` and this cache come and go in the root. */
 function listing(root, dir) {
   try {
-    return fs.readdirSync(path.join(root, dir)).sort().join('\n');
+    return fs.readdirSync(path.join(root, dir)).filter(name => !name.startsWith('.')).sort().join('\n');
   } catch {
     return 'missing';
   }

@@ -15,9 +15,11 @@ const loader = require(APP) as {
 let work: ReturnType<typeof tempDir>;
 let root: string;
 let cacheDir: string;
+/** Writes a file of the project, stamped long ago: a file written while a build runs is not trusted (see the test). */
 const write = (rel: string, text: string) => {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   fs.writeFileSync(path.join(root, rel), text);
+  fs.utimesSync(path.join(root, rel), 1e9, 1e9);
 };
 const prepare = () => loader.prepare({ root, entry: 'main.ts', cacheDir });
 /** Runs the app as cdk8s.yaml does, in a node of its own: exit code, stdout, stderr. */
@@ -58,12 +60,9 @@ describe('prepare', () => {
   });
 
   test('an own file is compared by content: an edit of the same size with its old mtime is seen', () => {
-    const file = path.join(root, 'lib', 'greet.ts');
-    // A whole second, which the nanosecond mtime can hold again exactly.
-    fs.utimesSync(file, 1e9, 1e9);
+    // write() stamps both versions with the same whole second.
     const first = prepare()!;
     write('lib/greet.ts', "export const greeting = (): string => 'howdy';\n");
-    fs.utimesSync(file, 1e9, 1e9);
     const second = prepare()!;
     expect(second).not.toBe(first);
     expect(runApp().stdout).toBe('howdy dep-1\n');
@@ -81,6 +80,15 @@ describe('prepare', () => {
     expect(rebuilt(first)).toBe(true);
     write('node_modules/dep/index.js', "exports.dep = 'dep-2';\n");
     expect(runApp().stdout).toBe('hello dep-2\n');
+  });
+
+  test('an npm install rewrites node_modules/.package-lock.json: that alone builds again', () => {
+    write('node_modules/.package-lock.json', '{ "lockfileVersion": 3 }\n');
+    const first = prepare()!;
+    mark(first);
+    write('node_modules/.package-lock.json', '{ "lockfileVersion": 3, "packages": {} }\n');
+    expect(prepare()).toBe(first);
+    expect(rebuilt(first)).toBe(true);
   });
 
   test('a new file in a folder of the inputs can change what an import resolves to, so it rebuilds', () => {
@@ -120,6 +128,17 @@ describe('prepare', () => {
     fs.rmSync(path.join(root, 'lib', 'greet.ts'));
     write('main.ts', "console.log('alone');\n");
     expect(runApp().stdout).toBe('alone\n');
+  });
+
+  test('an input written while esbuild ran (here: stamped in the future) is not trusted: the next run builds again', () => {
+    const soon = Date.now() / 1000 + 3600;
+    fs.utimesSync(path.join(root, 'lib', 'greet.ts'), soon, soon);
+    const first = prepare()!;
+    expect(runApp().stdout).toBe('hello dep-1\n');
+    expect(fs.existsSync(path.join(cacheDir, 'manifest.json'))).toBe(false);
+    mark(first);
+    expect(prepare()).toBe(first);
+    expect(rebuilt(first)).toBe(true);
   });
 
   test('a build error: esbuild says where, nothing runs, and the exit code is 1', () => {

@@ -10,7 +10,8 @@
 // input esbuild read is as it was: the project's own files by content, files under node_modules
 // by size and modification time, the folders of the project's own inputs by their listing (a new
 // file there may change what an import resolves to), package.json, tsconfig.json and this script
-// by content, and esbuild's version. Deleting the folder is always safe.
+// by content, esbuild's version, and npm's record of what it installed (node_modules/.package-lock.json).
+// Deleting the folder is always safe.
 'use strict';
 const { spawnSync } = require('child_process');
 const crypto = require('crypto');
@@ -23,8 +24,11 @@ const { isMainThread } = require('worker_threads');
 /** Set in the main thread for the render worker (lib/render/render-sites.ts), which runs this script too. */
 const BUNDLE_ENV = 'CDK8S_WORDPRESS_BUNDLE';
 const MANIFEST = 'manifest.json';
-/** What the bundle depends on besides the inputs esbuild's metafile lists: resolution settings, and esbuild. */
-const SETTINGS = ['package.json', 'tsconfig.json', 'node_modules/esbuild/package.json'];
+/**
+ * What the bundle depends on besides the inputs esbuild's metafile lists: resolution settings,
+ * esbuild, and npm's record of node_modules, which every `npm install` or `npm ci` rewrites.
+ */
+const SETTINGS = ['package.json', 'tsconfig.json', 'node_modules/esbuild/package.json', 'node_modules/.package-lock.json'];
 
 const sha1 = data => crypto.createHash('sha1').update(data).digest('hex');
 const ownFile = rel => !rel.split('/').includes('node_modules');
@@ -93,6 +97,7 @@ function build(root, entry, cacheDir) {
   const [out, meta] = ['js', 'json'].map(ext => path.join(cacheDir, `build-${process.pid}.${ext}`));
   // The binary, not esbuild's JavaScript API: buildSync took 0.64 s here against 0.30 s.
   const esbuild = path.join(path.dirname(require.resolve('esbuild/package.json')), 'bin', 'esbuild');
+  const started = Date.now();
   const r = spawnSync(esbuild, [entry, '--bundle', '--platform=node', '--target=node20', '--log-level=warning',
     `--outfile=${out}`, `--metafile=${meta}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) {
@@ -105,7 +110,12 @@ function build(root, entry, cacheDir) {
   fs.rmSync(meta);
   const name = `app-${sha1(code).slice(0, 16)}.js`;
   fs.renameSync(out, path.join(cacheDir, name));
-  writeAtomically(path.join(cacheDir, MANIFEST), JSON.stringify({ bundle: name, inputs: inputsOf(root, inputs) }));
+  // An input written while esbuild ran may be in the bundle as it was before: then the recorded
+  // fingerprint would not be of what was bundled, so none is recorded and the next run builds again.
+  // (The margin covers the coarse clock file times are stamped with.)
+  const racing = [...SETTINGS, ...inputs].some(rel => (fs.statSync(path.join(root, rel), { throwIfNoEntry: false })?.mtimeMs ?? 0) > started - 50);
+  if (racing) fs.rmSync(path.join(cacheDir, MANIFEST), { force: true });
+  else writeAtomically(path.join(cacheDir, MANIFEST), JSON.stringify({ bundle: name, inputs: inputsOf(root, inputs) }));
   const stem = name.slice(0, -'.js'.length);
   for (const f of fs.readdirSync(cacheDir)) {
     if (/^app-[0-9a-f]{16}\.(js|v8)$/.test(f) && !f.startsWith(`${stem}.`)) fs.rmSync(path.join(cacheDir, f), { force: true });

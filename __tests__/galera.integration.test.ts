@@ -235,14 +235,23 @@ describeIf('database.mode galera: the three pods of dist/staging/docs form one c
     const uuid = (await status(cluster, pods[0])).wsrep_cluster_state_uuid;
     for (const p of [...pods]) await p.stop();
     fs.rmSync(pods[0].claimDir('data'), { recursive: true, force: true });
-    const [fresh] = await startAll([0]);
-    expect(fresh.logs()).toMatch(/mariadb: bootstrapping the cluster from mariadb-0/);
+    const fresh = await cluster.startPod(sts, { ordinal: 0 });
+    // From here (its start script runs), the script's 30 s window on the wall clock, and its last
+    // round of checks (3 s at most): the stopped peers' names no longer resolve, and no round may
+    // add a lookup's timeouts (six rounds took about 130 s, rounds cut off by SIGTERM 35-40 s).
+    // The lower bound allows for bash's whole-second SECONDS.
+    const began = Date.now();
+    await eventually('the wiped mariadb-0 bootstraps', async () => /mariadb: bootstrapping the cluster from mariadb-0/.test(fresh.logs()), 120_000);
+    const waited = (Date.now() - began) / 1000;
+    expect(waited).toBeGreaterThanOrEqual(29);
+    expect(waited).toBeLessThan(40);
+    await fresh.waitUntilReady({ timeoutMs: 300_000 });
     const other = (await status(cluster, fresh)).wsrep_cluster_state_uuid;
     expect(other).not.toBe(uuid);
     const refused = await cluster.startPod(sts, { ordinal: 2 });
     await eventually('mariadb-2 refuses to join', async () => /not joining \(its SST would replace the data\)/.test(refused.logs()), 60_000);
     expect(refused.logs()).toContain(`serves cluster ${other} but this node's data belongs to ${uuid}`);
     expect(grastate(refused).uuid).toBe(uuid);
-    report.push(`data guard: mariadb-2 (cluster ${uuid}) refused the empty cluster ${other} of a wiped mariadb-0`);
+    report.push(`data guard: a wiped mariadb-0 bootstrapped alone after ${waited.toFixed(1)} s; mariadb-2 (cluster ${uuid}) refused its empty cluster ${other}`);
   });
 });

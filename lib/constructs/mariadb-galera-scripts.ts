@@ -22,8 +22,9 @@ echo "mariadb: galera node $HOSTNAME at $POD_IP"`;
  *
  * - A new node (no `grastate.dat`, or one with a zero state UUID: it never was a member; the
  *   entrypoint's first-start server writes such a file, with safe_to_bootstrap 1): ordinal 0
- *   bootstraps when for 30 s no peer answers, neither SQL (3306) nor Galera (4567); any other
- *   ordinal waits until a peer serves SQL and joins. New joiners never open 4567 before that, so
+ *   bootstraps when for 30 s (wall clock: a check gives up on a silent peer after 3 s) no peer
+ *   answers, neither SQL (3306) nor Galera (4567); any other ordinal waits until a peer serves
+ *   SQL and joins. New joiners never open 4567 before that, so
  *   in a brand-new set only pod 0 bootstraps, and a pod 0 that lost its volume joins peers that
  *   start within those 30 s.
  * - `safe_to_bootstrap: 1` (Galera writes it on the last node to leave a cluster cleanly, the one
@@ -46,19 +47,31 @@ ${ORDINAL}
 grastate="$DATA_DIR/grastate.dat"
 peers=()
 for peer in $GALERA_PEERS; do [ "${'$'}{peer%%.*}" = "$HOSTNAME" ] || peers+=("$peer"); done
-# The first peer that serves SQL (mariadb-admin ping succeeds even when access is denied).
+# Checks of one peer, each killed after 3 s, name lookup included: --connect-timeout leaves the
+# lookup out, which takes 5 s per resolver try when no DNS server answers, and mariadb-admin acts
+# on a SIGTERM only once the lookup has failed, so SIGKILL.
+# SQL: mariadb-admin ping succeeds even when access is denied.
+sql_answers() { timeout --signal=KILL 3 mariadb-admin --host="$1" --connect-timeout=2 --silent ping >/dev/null 2>&1; }
+# Galera's port: open on any node that runs Galera, in a cluster or still looking for one.
+galera_answers() { timeout --signal=KILL 3 bash -c ": > /dev/tcp/$1/$GALERA_PORT" 2>/dev/null; }
+# The first peer that serves SQL.
 serving() {
   local peer
   for peer in "${'$'}{peers[@]}"; do
-    if mariadb-admin --host="$peer" --connect-timeout=2 --silent ping >/dev/null 2>&1; then echo "$peer"; return 0; fi
+    if sql_answers "$peer"; then echo "$peer"; return 0; fi
   done
   return 1
 }
-# Whether any peer runs Galera at all, in a cluster or still looking for one.
-galera_port_open() {
-  local peer
-  for peer in "${'$'}{peers[@]}"; do timeout 3 bash -c ": > /dev/tcp/$peer/$GALERA_PORT" 2>/dev/null && return 0; done
-  return 1
+# Whether any peer serves SQL or runs Galera. All checks at once, so a round takes at most 3 s
+# however many peers do not answer; every one is waited for, none outlives the round.
+any_peer_answers() {
+  local peer pid checks=() answered=1
+  for peer in "${'$'}{peers[@]}"; do
+    sql_answers "$peer" & checks+=("$!")
+    galera_answers "$peer" & checks+=("$!")
+  done
+  for pid in "${'$'}{checks[@]}"; do wait "$pid" && answered=0; done
+  return "$answered"
 }
 bootstrap=no
 uuid=00000000-0000-0000-0000-000000000000
@@ -76,11 +89,15 @@ if [ "$uuid" != 00000000-0000-0000-0000-000000000000 ] && grep -q '^seqno: *-1' 
 fi
 if [ "$uuid" = 00000000-0000-0000-0000-000000000000 ]; then
   if [ "$ordinal" = 0 ]; then
+    # A wall-clock window (bash's SECONDS): checks every 5 s, the last one once the window is over.
     bootstrap=yes
-    for attempt in 1 2 3 4 5 6; do
-      if serving >/dev/null || galera_port_open; then bootstrap=no; echo "mariadb: new node 0, but peers already run Galera; joining"; break; fi
-      echo "mariadb: new node 0, no peer runs Galera yet ($attempt/6)"
-      sleep 5
+    deadline=$((SECONDS + 30))
+    while :; do
+      if any_peer_answers; then bootstrap=no; echo "mariadb: new node 0, but peers already run Galera; joining"; break; fi
+      left=$((deadline - SECONDS))
+      [ "$left" -gt 0 ] || break
+      echo "mariadb: new node 0, no peer runs Galera yet; bootstrapping in $left s unless one answers"
+      sleep "$((left < 5 ? left : 5))"
     done
   else
     until peer="$(serving)"; do echo "mariadb: new node, waiting until a peer serves the cluster"; sleep 5; done

@@ -14,7 +14,10 @@ module.exports = {
   transform: { '^.+\\.ts$': '<rootDir>/__tests__/support/esbuild-transform.js' },
   // As in tsconfig.json's paths: examples/ import the package by name, as a consumer would.
   moduleNameMapper: { '^cdk8s-wordpress$': '<rootDir>/lib/index.ts' },
-  // Both cores: `npm test` runs the type check beside jest, and once it is done jest has both.
-  maxWorkers: integration ? 1 : 2,
+  // Both cores: `npm test` runs the type check beside jest, and once it is done jest has both. The
+  // integration suites run two at a time too; each has its own temporary folders, free ports and,
+  // under the pod emulator, network namespaces. The sequencer starts the longest suite first.
+  maxWorkers: 2,
+  ...(integration && { testSequencer: '<rootDir>/__tests__/support/integration-sequencer.js' }),
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };

@@ -6,7 +6,7 @@
 // Plain JavaScript: jest loads it before any transform exists.
 'use strict';
 const path = require('path');
-// Jest's default sequencer, a dependency of jest that npm installs with it.
+// Jest's default sequencer (a devDependency at jest's own version).
 const Sequencer = require('@jest/test-sequencer').default;
 
 const FIRST = ['galera.integration.test.ts'];

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { builtinModules } from 'module';
-import { REPO, tempDir } from './support/fixtures';
+import { REPO, tempDir } from './support/paths';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prepare } = require(path.join(REPO, 'scripts', 'app.js')) as { prepare(o: { root: string; entry: string; cacheDir: string }): string | undefined };

@@ -4,7 +4,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { REPO, tempDir } from './support/fixtures';
+import { REPO, tempDir } from './support/paths';
 
 const APP = path.join(REPO, 'scripts', 'app.js');
 // eslint-disable-next-line @typescript-eslint/no-require-imports

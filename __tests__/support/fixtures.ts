@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Testing } from 'cdk8s';
 import { Environment, loadConfigDir } from '../../lib/config/load';
@@ -7,7 +6,9 @@ import { SiteConfig } from '../../lib/config/schema';
 import { buildEnvironment } from '../../lib/render/render';
 import { WordPressChart } from '../../lib/chart/wordpress-chart';
 
-export const REPO = path.resolve(__dirname, '..', '..');
+import { REPO } from './paths';
+
+export { REPO, tempDir } from './paths';
 
 /** Workload kinds and where their pod template lives. */
 export const POD_TEMPLATE_PATHS: Record<string, string[]> = {
@@ -94,12 +95,6 @@ export function readmeMonitoringStatement(password: string): string {
   const line = section.split('\n').find(l => l.startsWith('CREATE USER'));
   if (!line) throw new Error('README "Metrics" has no CREATE USER statement');
   return line.replace(/\$\(kubectl [^)]*\)/, password);
-}
-
-/** A fresh temporary directory, removed by the returned function. */
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Every file under `dir` with its content, for byte-for-byte comparisons of whole trees. */

@@ -34,6 +34,14 @@ const cacheFiles = () => fs.readdirSync(cacheDir).sort();
 const MARK = '\n// not rebuilt\n';
 const mark = (bundle: string) => fs.appendFileSync(bundle, MARK);
 const rebuilt = (bundle: string) => !fs.readFileSync(bundle, 'utf8').endsWith(MARK);
+/** Whether `change` makes prepare() write the bundle again (same code, so under the same name). */
+function rebuildsAfter(change: () => void): boolean {
+  const bundle = prepare()!;
+  mark(bundle);
+  change();
+  expect(prepare()).toBe(bundle);
+  return rebuilt(bundle);
+}
 
 beforeEach(() => {
   work = tempDir('cdk8s-wp-loader-');
@@ -71,24 +79,15 @@ describe('prepare', () => {
   });
 
   test('an installed file is compared by size and mtime: touching it makes a new manifest', () => {
-    const first = prepare()!;
-    mark(first);
     const dep = path.join(root, 'node_modules', 'dep', 'index.js');
-    fs.utimesSync(dep, new Date(2001, 1, 1), new Date(2001, 1, 1));
-    // Same code, so the same bundle name, written again.
-    expect(prepare()).toBe(first);
-    expect(rebuilt(first)).toBe(true);
+    expect(rebuildsAfter(() => fs.utimesSync(dep, new Date(2001, 1, 1), new Date(2001, 1, 1)))).toBe(true);
     write('node_modules/dep/index.js', "exports.dep = 'dep-2';\n");
     expect(runApp().stdout).toBe('hello dep-2\n');
   });
 
   test('an npm install rewrites node_modules/.package-lock.json: that alone builds again', () => {
     write('node_modules/.package-lock.json', '{ "lockfileVersion": 3 }\n');
-    const first = prepare()!;
-    mark(first);
-    write('node_modules/.package-lock.json', '{ "lockfileVersion": 3, "packages": {} }\n');
-    expect(prepare()).toBe(first);
-    expect(rebuilt(first)).toBe(true);
+    expect(rebuildsAfter(() => write('node_modules/.package-lock.json', '{ "lockfileVersion": 3, "packages": {} }\n'))).toBe(true);
   });
 
   test('a new file in a folder of the inputs can change what an import resolves to, so it rebuilds', () => {
@@ -99,12 +98,10 @@ describe('prepare', () => {
   });
 
   test('hidden entries of those folders are not compared: the CLI\'s folder and the spare tree come and go', () => {
-    const first = prepare()!;
-    mark(first);
-    fs.mkdirSync(path.join(root, '.cdk8s-out'));
-    fs.mkdirSync(path.join(root, '.dist.spare'));
-    expect(prepare()).toBe(first);
-    expect(rebuilt(first)).toBe(false);
+    expect(rebuildsAfter(() => {
+      fs.mkdirSync(path.join(root, '.cdk8s-out'));
+      fs.mkdirSync(path.join(root, '.dist.spare'));
+    })).toBe(false);
   });
 
   test('package.json and tsconfig.json count as inputs', () => {
@@ -113,11 +110,7 @@ describe('prepare', () => {
     // tsconfig.json's paths now send the import of 'dep' to lib/greet.ts.
     write('tsconfig.json', '{ "compilerOptions": { "strict": true, "paths": { "dep": ["./lib/greet.ts"] } } }\n');
     expect(runApp().stdout).toBe('lib/greet.ts\n');
-    const second = prepare()!;
-    mark(second);
-    write('package.json', '{ "name": "p", "private": true, "version": "2.0.0" }\n');
-    expect(prepare()).toBe(second);
-    expect(rebuilt(second)).toBe(true);
+    expect(rebuildsAfter(() => write('package.json', '{ "name": "p", "private": true, "version": "2.0.0" }\n'))).toBe(true);
   });
 
   test('a deleted input or a deleted bundle means a new build', () => {

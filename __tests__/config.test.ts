@@ -467,7 +467,7 @@ describe('publishing', () => {
       twoEnvironments(path.join(dir, 'config'));
       const cliOutDir = path.join(dir, '.cdk8s-out');
       fs.mkdirSync(cliOutDir);
-      // The CLI's app bundle lives there too, and must be kept.
+      // A file the app did not write there (a validation plugin's, say) is kept.
       fs.writeFileSync(path.join(cliOutDir, 'app.js'), '// bundle\n');
       expect(synthesize({ configDir: path.join(dir, 'config'), outDir, cliOutDir, log: { log() {}, warn() {}, error() {} } })).toBe(0);
       const dist = readTree(outDir);

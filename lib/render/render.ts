@@ -23,8 +23,9 @@ export interface RenderOptions {
    *
    * The worker's script is the file holding lib/render/render-sites.ts: run from TypeScript, a loader node
    * was started with (`node -r sucrase/register/ts`) is inherited by the worker, jest's transform is
-   * not (the main thread then renders every site); bundled, it is the bundle, whose entry must do
-   * nothing in a worker thread (see main.ts). Output and errors are the same either way.
+   * not (the main thread then renders every site); bundled, it is the bundle (under scripts/app.js,
+   * that loader, which runs the same bundle in the worker), whose entry must do nothing in a worker
+   * thread (see main.ts). Output and errors are the same either way.
    * @default false
    */
   readonly parallel?: boolean;
